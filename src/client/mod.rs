@@ -1,0 +1,408 @@
+//! The blocking client: [`Client::connect`] starts an I/O thread and a keepalive thread;
+//! every method may be called from any thread.
+
+mod backoff;
+mod event;
+mod io;
+mod keepalive;
+mod outbox;
+mod shared;
+mod waker;
+
+pub use event::Event;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::protocol::{Message, Originator, Outbound, TraceId};
+use shared::{Link, Shared, State};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long `close()` waits for the I/O thread when it is stuck in a blocking handshake;
+/// after that the thread is left to finish on its own (it holds no user resources).
+const CLOSE_JOIN_LIMIT: Duration = Duration::from_millis(40);
+
+/// The official SDK sends `thread.noticed` at most this often per thread.
+const NOTICED_THROTTLE: Duration = Duration::from_secs(5);
+
+/// A connection to Flow. `Send + Sync`: share it with `Arc` and call `send`, `recv`,
+/// `wait_delivered` and `close` from any thread. Dropping it closes it.
+///
+/// ```no_run
+/// use flowai_socket::{Client, Config, Event, Message};
+/// use std::time::Duration;
+/// let client = Client::connect(Config::new("my-client-id").thread_id("jane.doe"))?;
+/// let trace = client.send(Message::text("Hi there!"))?;
+/// client.wait_delivered(trace, Duration::from_secs(5))?;
+/// while let Some(event) = client.recv_timeout(Duration::from_secs(5))? {
+///     if let Event::Reply(reply) = event {
+///         println!("bot: {}", reply.text());
+///         break;
+///     }
+/// }
+/// client.close()?;
+/// # Ok::<(), flowai_socket::Error>(())
+/// ```
+pub struct Client {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    noticed_at: Mutex<HashMap<String, Instant>>,
+    io_done: crossbeam_channel::Receiver<()>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("thread_id", &self.shared.cfg.thread_id)
+            .field("session_id", &self.shared.cfg.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn first_trace_id() -> u64 {
+    // Milliseconds × 1000 keeps ids increasing across restarts and below 2^53, so a
+    // JavaScript server reads them exactly.
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    ms.saturating_mul(1000)
+}
+
+impl Client {
+    /// Validates the config, fetches `socket.info`, opens the WebSocket (all bounded by the
+    /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
+    pub fn connect(cfg: Config) -> Result<Client> {
+        cfg.validate()?;
+        let http = crate::handshake::http_agent(&cfg)?;
+        let (events_tx, events_rx) = crossbeam_channel::unbounded();
+        let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
+        let mut secrets = HashMap::new();
+        if let Some(secret) = &cfg.secret {
+            secrets.insert(cfg.thread_id.clone(), secret.clone());
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox),
+                control: VecDeque::new(),
+                link: Link::Down,
+                dead: None,
+                secrets,
+            }),
+            http,
+            delivered: Condvar::new(),
+            sleepers: Condvar::new(),
+            waker: waker::Waker::new()?,
+            events_tx,
+            events_rx,
+            stopped_tx: Mutex::new(Some(stopped_tx)),
+            stopped_rx,
+            closing: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            last_rx_us: AtomicU64::new(0),
+            epoch: Instant::now(),
+            next_trace: AtomicU64::new(first_trace_id()),
+            cfg,
+        });
+        let socket = io::first_connect(&shared)?;
+        let (done_tx, io_done) = crossbeam_channel::bounded(1);
+        let mut threads = Vec::new();
+        let s = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("flowai-io".into())
+                .spawn(move || {
+                    io::run(s, socket);
+                    let _ = done_tx.send(());
+                })?,
+        );
+        if let Some(every) = shared.cfg.keepalive_interval {
+            let s = shared.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("flowai-keepalive".into())
+                    .spawn(move || keepalive::run(s, every))?,
+            );
+        }
+        Ok(Client {
+            shared,
+            threads: Mutex::new(threads),
+            noticed_at: Mutex::new(HashMap::new()),
+            io_done,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.shared.cfg
+    }
+
+    /// The default threadId of this client.
+    pub fn thread_id(&self) -> &str {
+        &self.shared.cfg.thread_id
+    }
+
+    /// The sessionId of this client (kept across reconnects).
+    pub fn session_id(&self) -> &str {
+        &self.shared.cfg.session_id
+    }
+
+    /// The nonce known for a thread, if any.
+    pub fn secret(&self, thread_id: &str) -> Option<String> {
+        self.shared.lock().secrets.get(thread_id).cloned()
+    }
+
+    /// True while the WebSocket is open.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.shared.lock().link, Link::Up(_))
+    }
+
+    /// Number of messages waiting for their `message.delivered`.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().outbox.len()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.shared.is_closing() {
+            return Err(Error::AlreadyClosed);
+        }
+        if let Link::Stopped(reason) = &self.shared.lock().link {
+            return Err(Error::ConnectionClosed(reason.clone()));
+        }
+        Ok(())
+    }
+
+    /// Queues a `message.send` and returns its traceId at once. Empty threadId and missing
+    /// originator are filled from the config, the traceId is assigned when absent (unique and
+    /// increasing per client) and the thread's nonce is added when one is known. While
+    /// disconnected the message waits in the outbox and goes out after the reconnect.
+    pub fn send(&self, mut message: Message) -> Result<TraceId> {
+        self.check_open()?;
+        if message.thread_id.is_empty() {
+            message.thread_id = self.shared.cfg.thread_id.clone();
+        }
+        if message.originator.is_none() {
+            message.originator = Some(self.shared.cfg.originator.clone());
+        }
+        message.validate().map_err(Error::InvalidArgument)?;
+        let trace = *message
+            .trace_id
+            .get_or_insert_with(|| TraceId(self.shared.next_trace.fetch_add(1, Ordering::Relaxed)));
+        if message.nonce.is_none() {
+            message.nonce = self.secret(&message.thread_id);
+        }
+        let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
+        self.shared.lock().outbox.push(trace, frame)?;
+        self.shared.waker.wake();
+        Ok(trace)
+    }
+
+    /// Sends a message given as JSON: either the `message.send` payload object or the whole
+    /// frame `{"type": "message.send", "payload": {…}}`. It is checked like [`Client::send`].
+    pub fn send_json(&self, json: &str) -> Result<TraceId> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::InvalidArgument(format!("message is not valid JSON: {e}")))?;
+        let payload = match value.get("type") {
+            Some(t) if t == "message.send" => value.get("payload").cloned().unwrap_or_default(),
+            Some(t) => {
+                return Err(Error::InvalidArgument(format!(
+                    "only message.send frames can be sent as JSON, not {t}"
+                )))
+            }
+            None => value,
+        };
+        let message: Message = serde_json::from_value(payload)
+            .map_err(|e| Error::InvalidArgument(format!("not a message.send payload: {e}")))?;
+        self.send(message)
+    }
+
+    /// Queues a control frame (written once, not kept across reconnects).
+    fn send_control(&self, frame: Outbound) -> Result<()> {
+        self.check_open()?;
+        self.shared.lock().control.push_back(frame.to_json());
+        self.shared.waker.wake();
+        Ok(())
+    }
+
+    /// Tells the server the user has seen the thread (`thread.noticed`; empty threadId: the
+    /// configured one). Throttled like the official SDK: at most one per thread every 5 s
+    /// unless `instantly`. Returns whether a frame was queued.
+    pub fn noticed(&self, thread_id: &str, instantly: bool) -> Result<bool> {
+        let thread_id = if thread_id.is_empty() { self.thread_id() } else { thread_id };
+        {
+            let mut last = self.noticed_at.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if let Some(at) = last.get(thread_id) {
+                if !instantly && now.duration_since(*at) < NOTICED_THROTTLE {
+                    return Ok(false);
+                }
+            }
+            last.insert(thread_id.to_string(), now);
+        }
+        self.send_control(Outbound::ThreadNoticed {
+            thread_id: thread_id.to_string(),
+        })?;
+        Ok(true)
+    }
+
+    /// Tells the server the user is typing (`activity.user.typing`) in the configured thread;
+    /// `None` uses the configured originator.
+    pub fn user_typing(&self, originator: Option<Originator>) -> Result<()> {
+        let cfg = &self.shared.cfg;
+        self.send_control(Outbound::UserTyping {
+            client_id: cfg.client_id.clone(),
+            thread_id: cfg.thread_id.clone(),
+            originator: originator.unwrap_or_else(|| cfg.originator.clone()),
+        })
+    }
+
+    /// Blocks until the message with this traceId is acknowledged by `message.delivered`, or
+    /// `timeout` passes ([`Error::Timeout`]). Keeps waiting across reconnects. Returns at once
+    /// for a traceId that is not waiting (already delivered, or never sent).
+    pub fn wait_delivered(&self, trace: TraceId, timeout: Duration) -> Result<()> {
+        self.wait_until(timeout, |st| {
+            if st.outbox.was_lost(trace) {
+                Some(Err(Error::NotDelivered(trace.0)))
+            } else if !st.outbox.is_pending(trace) {
+                Some(Ok(()))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Blocks until every queued message is acknowledged, or `timeout` passes.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        self.wait_until(timeout, |st| (st.outbox.len() == 0).then_some(Ok(())))
+    }
+
+    fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&State) -> Option<Result<()>>,
+    ) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if let Some(result) = done(&st) {
+                return result;
+            }
+            if self.shared.is_closing() {
+                return Err(Error::AlreadyClosed);
+            }
+            if let Link::Stopped(reason) = &st.link {
+                return Err(Error::ConnectionClosed(reason.clone()));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout(timeout));
+            }
+            st = self
+                .shared
+                .delivered
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn taken(&self, event: Event) -> Event {
+        if self.shared.paused.load(Ordering::Acquire) {
+            self.shared.waker.wake();
+        }
+        event
+    }
+
+    /// Takes the next event without blocking; `Ok(None)` when none is queued.
+    pub fn try_recv(&self) -> Result<Option<Event>> {
+        match self.shared.events_rx.try_recv() {
+            Ok(e) => Ok(Some(self.taken(e))),
+            Err(_) => self.check_open().map(|()| None),
+        }
+    }
+
+    /// Blocks up to `timeout` for the next event; `Ok(None)` on timeout. After the client
+    /// stops, the events still queued are returned first, then the error.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Event>> {
+        if let Some(e) = self.try_recv()? {
+            return Ok(Some(e));
+        }
+        crossbeam_channel::select! {
+            recv(self.shared.events_rx) -> e => Ok(e.ok().map(|e| self.taken(e))),
+            recv(self.shared.stopped_rx) -> _ => self.try_recv()?.map_or_else(
+                || self.check_open().map(|()| None),
+                |e| Ok(Some(e)),
+            ),
+            default(timeout) => Ok(None),
+        }
+    }
+
+    /// Blocks until the next event; an error once the client has stopped and nothing is left.
+    pub fn recv(&self) -> Result<Event> {
+        loop {
+            if let Some(e) = self.recv_timeout(Duration::from_secs(3600))? {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Iterates over events, blocking for each; ends when the client stops.
+    pub fn events(&self) -> Events<'_> {
+        Events { client: self }
+    }
+
+    /// Closes the connection (a WebSocket close frame when connected) and joins the threads.
+    /// Prompt whatever the keepalive interval; idempotent; also done on drop. Messages not
+    /// yet acknowledged are not waited for: call [`Client::flush`] first for that.
+    pub fn close(&self) -> Result<()> {
+        if self.shared.closing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.shared.sleepers.notify_all();
+        self.shared.delivered.notify_all();
+        self.shared.waker.wake();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let io_finished = self.io_done.recv_timeout(CLOSE_JOIN_LIMIT).is_ok();
+        for (i, handle) in threads.into_iter().enumerate() {
+            if i == 0 && !io_finished {
+                log::warn!("flowai: I/O thread busy in a handshake; it will exit on its own");
+                continue;
+            }
+            let _ = handle.join();
+        }
+        self.shared.stop("closed by the user".into());
+        Ok(())
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// Blocking iterator over a client's events, from [`Client::events`].
+pub struct Events<'a> {
+    client: &'a Client,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.client.recv().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn client_is_send_and_sync() {
+        assert_send_sync::<super::Client>();
+    }
+}

@@ -1,0 +1,170 @@
+//! Messages waiting for their `message.delivered`, in send order.
+
+use crate::error::{Error, Result};
+use crate::protocol::TraceId;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+/// How many not-delivered traceIds are remembered for `wait_delivered`.
+const LOST_MEMORY: usize = 10_000;
+
+/// The outbox: every `message.send` frame stays here until acknowledged. Frames before the
+/// write cursor have been written on the current connection; a reconnect rewinds the cursor
+/// (at-least-once) or forgets the written ones as lost (at-most-once).
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    entries: BTreeMap<u64, (TraceId, Arc<str>)>,
+    by_trace: HashMap<TraceId, u64>,
+    next_seq: u64,
+    cursor: u64,
+    capacity: usize,
+    resend: bool,
+    lost: HashSet<TraceId>,
+    lost_order: VecDeque<TraceId>,
+}
+
+impl Outbox {
+    pub(crate) fn new(capacity: usize, resend: bool) -> Self {
+        Outbox {
+            entries: BTreeMap::new(),
+            by_trace: HashMap::new(),
+            next_seq: 0,
+            cursor: 0,
+            capacity,
+            resend,
+            lost: HashSet::new(),
+            lost_order: VecDeque::new(),
+        }
+    }
+
+    /// Queues a frame; refuses (never drops) when full or when the traceId is in flight.
+    pub(crate) fn push(&mut self, trace: TraceId, frame: Arc<str>) -> Result<()> {
+        if self.entries.len() >= self.capacity {
+            return Err(Error::OutboxFull(self.entries.len()));
+        }
+        if self.by_trace.contains_key(&trace) {
+            return Err(Error::InvalidArgument(format!(
+                "traceId {trace} is already waiting for delivery"
+            )));
+        }
+        self.forget_lost(trace);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.insert(seq, (trace, frame));
+        self.by_trace.insert(trace, seq);
+        Ok(())
+    }
+
+    /// Appends every frame not yet written on this connection to `out`, in order.
+    pub(crate) fn take_unwritten(&mut self, out: &mut Vec<Arc<str>>) {
+        out.extend(self.entries.range(self.cursor..).map(|(_, (_, f))| f.clone()));
+        self.cursor = self.next_seq;
+    }
+
+    /// Records an acknowledgement; false when the traceId was not waiting.
+    pub(crate) fn ack(&mut self, trace: TraceId) -> bool {
+        match self.by_trace.remove(&trace) {
+            Some(seq) => {
+                self.entries.remove(&seq);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// After a lost connection: re-send everything (at-least-once), or give up on what was
+    /// written (at-most-once) and return those traceIds.
+    pub(crate) fn rewind(&mut self) -> Vec<TraceId> {
+        let first_unwritten = self.cursor;
+        self.cursor = 0;
+        if self.resend {
+            return Vec::new();
+        }
+        let written: Vec<u64> = self.entries.range(..first_unwritten).map(|(s, _)| *s).collect();
+        let mut lost = Vec::with_capacity(written.len());
+        for seq in written {
+            if let Some((trace, _)) = self.entries.remove(&seq) {
+                self.by_trace.remove(&trace);
+                self.remember_lost(trace);
+                lost.push(trace);
+            }
+        }
+        lost
+    }
+
+    pub(crate) fn is_pending(&self, trace: TraceId) -> bool {
+        self.by_trace.contains_key(&trace)
+    }
+
+    pub(crate) fn was_lost(&self, trace: TraceId) -> bool {
+        self.lost.contains(&trace)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn remember_lost(&mut self, trace: TraceId) {
+        if self.lost.insert(trace) {
+            self.lost_order.push_back(trace);
+        }
+        while self.lost_order.len() > LOST_MEMORY {
+            if let Some(old) = self.lost_order.pop_front() {
+                self.lost.remove(&old);
+            }
+        }
+    }
+
+    fn forget_lost(&mut self, trace: TraceId) {
+        if self.lost.remove(&trace) {
+            self.lost_order.retain(|t| *t != trace);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(o: &mut Outbox) -> Vec<String> {
+        let mut v = Vec::new();
+        o.take_unwritten(&mut v);
+        v.iter().map(|f| f.to_string()).collect()
+    }
+
+    #[test]
+    fn at_least_once_resends_unacked_in_order() {
+        let mut o = Outbox::new(10, true);
+        for i in 1..=3 {
+            o.push(TraceId(i), format!("m{i}").into()).unwrap();
+        }
+        assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
+        assert!(frames(&mut o).is_empty());
+        assert!(o.ack(TraceId(2)));
+        assert!(!o.ack(TraceId(2)));
+        assert!(o.rewind().is_empty());
+        assert_eq!(frames(&mut o), ["m1", "m3"]);
+    }
+
+    #[test]
+    fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
+        let mut o = Outbox::new(10, false);
+        o.push(TraceId(1), "a".into()).unwrap();
+        frames(&mut o);
+        o.push(TraceId(2), "b".into()).unwrap();
+        assert_eq!(o.rewind(), [TraceId(1)]);
+        assert!(o.was_lost(TraceId(1)));
+        assert_eq!(frames(&mut o), ["b"]);
+    }
+
+    #[test]
+    fn full_or_duplicate_is_refused_not_dropped() {
+        let mut o = Outbox::new(1, true);
+        o.push(TraceId(1), "a".into()).unwrap();
+        assert!(matches!(o.push(TraceId(2), "b".into()), Err(Error::OutboxFull(1))));
+        let mut o = Outbox::new(5, true);
+        o.push(TraceId(1), "a".into()).unwrap();
+        assert!(matches!(o.push(TraceId(1), "b".into()), Err(Error::InvalidArgument(_))));
+        assert_eq!(o.len(), 1);
+    }
+}

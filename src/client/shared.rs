@@ -1,0 +1,101 @@
+//! State shared by the client handle, the I/O thread and the keepalive thread.
+
+use super::event::Event;
+use super::outbox::Outbox;
+use super::waker::Waker;
+use crate::config::Config;
+use crossbeam_channel::{Receiver, Sender};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Where the connection stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// Connected; the number counts connections since the client started.
+    Up(u64),
+    /// Between connections (backoff or a reconnect attempt).
+    Down,
+    /// Stopped for good, with the reason.
+    Stopped(String),
+}
+
+/// Everything behind the state mutex.
+pub(crate) struct State {
+    pub(crate) outbox: Outbox,
+    /// Frames written once and forgotten: pings, thread.noticed, typing.
+    pub(crate) control: VecDeque<String>,
+    pub(crate) link: Link,
+    /// Set by the keepalive thread: the connection with this number is dead.
+    pub(crate) dead: Option<(u64, String)>,
+    /// Nonce per threadId.
+    pub(crate) secrets: HashMap<String, String>,
+}
+
+/// Shared by every thread of one client.
+pub(crate) struct Shared {
+    pub(crate) cfg: Config,
+    pub(crate) http: ureq::Agent,
+    pub(crate) state: Mutex<State>,
+    /// Notified on acknowledgements and when the client stops (for `wait_delivered`).
+    pub(crate) delivered: Condvar,
+    /// Notified when closing (for the keepalive and backoff sleeps).
+    pub(crate) sleepers: Condvar,
+    pub(crate) waker: Waker,
+    pub(crate) events_tx: Sender<Event>,
+    pub(crate) events_rx: Receiver<Event>,
+    /// Dropped when the client stops, which wakes every blocked `recv`.
+    pub(crate) stopped_tx: Mutex<Option<Sender<()>>>,
+    pub(crate) stopped_rx: Receiver<()>,
+    pub(crate) closing: AtomicBool,
+    /// True while the I/O thread does not read because the event queue is full.
+    pub(crate) paused: AtomicBool,
+    /// Microseconds since `epoch` when the last frame arrived.
+    pub(crate) last_rx_us: AtomicU64,
+    pub(crate) epoch: Instant,
+    pub(crate) next_trace: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every update is one step),
+        // so a poisoned lock is still used rather than spreading the panic.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // The receiver lives in `self`, so sending cannot fail.
+        let _ = self.events_tx.send(event);
+    }
+
+    pub(crate) fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    pub(crate) fn mark_rx(&self) {
+        self.last_rx_us.store(self.now_us(), Ordering::Release);
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// True when the event queue has room for events decoded from frames.
+    pub(crate) fn has_event_room(&self) -> bool {
+        self.events_rx.len() < self.cfg.max_queued_events
+    }
+
+    /// Marks the client stopped: wakes `recv` and `wait_delivered` callers.
+    pub(crate) fn stop(&self, reason: String) {
+        {
+            let mut st = self.lock();
+            if !matches!(st.link, Link::Stopped(_)) {
+                st.link = Link::Stopped(reason);
+            }
+        }
+        self.delivered.notify_all();
+        self.sleepers.notify_all();
+        self.stopped_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}

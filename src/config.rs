@@ -1,0 +1,268 @@
+//! Client configuration: a builder with validated values and sensible defaults.
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::protocol::Originator;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The public Flow service.
+pub const DEFAULT_BASE_URL: &str = "https://sdk.flow.ai";
+
+/// How reconnect attempts are spaced: exponential backoff with full jitter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    /// Delay ceiling of the first retry (default 100 ms).
+    pub min: Duration,
+    /// Largest delay (default 20 s).
+    pub max: Duration,
+    /// Give up after this many failed attempts in a row; `None` retries for ever (default).
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(20),
+            max_attempts: None,
+        }
+    }
+}
+
+/// Everything a [`Client`](crate::Client) needs. Build with [`Config::new`] and the setters;
+/// it is checked by [`Config::validate`] when the client connects.
+///
+/// ```
+/// use flowai_socket::Config;
+/// use std::time::Duration;
+/// let cfg = Config::new("my-client-id")
+///     .base_url("http://127.0.0.1:8080")
+///     .thread_id("jane.doe")
+///     .keepalive_interval(Some(Duration::from_secs(25)));
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) client_id: String,
+    pub(crate) base_url: String,
+    pub(crate) thread_id: String,
+    pub(crate) session_id: String,
+    pub(crate) originator: Originator,
+    pub(crate) origin: Option<String>,
+    pub(crate) ott: Option<String>,
+    pub(crate) secret: Option<String>,
+    pub(crate) keepalive_interval: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) io_timeout: Duration,
+    pub(crate) root_certs_pem: Vec<String>,
+    pub(crate) max_message_size: usize,
+    pub(crate) reconnect: bool,
+    pub(crate) backoff: Backoff,
+    pub(crate) outbox: bool,
+    pub(crate) max_outbox: usize,
+    pub(crate) max_queued_events: usize,
+    pub(crate) state_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// A configuration for this Flow clientId with every default: base URL
+    /// `https://sdk.flow.ai`, a random sessionId, a threadId made like the official SDK's,
+    /// keepalive every 25 s, pong timeout 10 s, connect timeout 10 s, 1 MiB frames,
+    /// reconnect with backoff 100 ms–20 s, outbox of 10,000 messages.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        let client_id = client_id.into();
+        Config {
+            thread_id: ids::thread_id_for(&client_id),
+            session_id: ids::random_hex(),
+            client_id,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            originator: Originator::default(),
+            origin: None,
+            ott: None,
+            secret: None,
+            keepalive_interval: Some(Duration::from_secs(25)),
+            pong_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(10),
+            root_certs_pem: Vec::new(),
+            max_message_size: 1 << 20,
+            reconnect: true,
+            backoff: Backoff::default(),
+            outbox: true,
+            max_outbox: 10_000,
+            max_queued_events: 10_000,
+            state_file: None,
+        }
+    }
+
+    /// The server base URL (`https://…`; `http://` for local use only).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The default threadId for messages that name none.
+    pub fn thread_id(mut self, thread_id: impl Into<String>) -> Self {
+        self.thread_id = thread_id.into();
+        self
+    }
+
+    /// The sessionId (kept across reconnects; default random 32 hex).
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = session_id.into();
+        self
+    }
+
+    /// The originator of messages that name none (default `Anonymous`, `external`).
+    pub fn originator(mut self, originator: Originator) -> Self {
+        self.originator = originator;
+        self
+    }
+
+    /// The `Origin` header of the WebSocket handshake (for projects that whitelist domains).
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// A one-time token sent as `x-flowai-ott` with `socket.info`.
+    pub fn ott(mut self, ott: impl Into<String>) -> Self {
+        self.ott = Some(ott.into());
+        self
+    }
+
+    /// A nonce (secret) already known for the configured thread.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// How often to ping; `None` turns keepalive off (the server then closes after 50 s idle).
+    pub fn keepalive_interval(mut self, every: Option<Duration>) -> Self {
+        self.keepalive_interval = every;
+        self
+    }
+
+    /// How long after a ping without any frame back the connection is declared dead.
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Limit for TCP connect, TLS and WebSocket handshake, and `socket.info` together.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Limit for one HTTP read or one blocked socket write (REST calls, a stuck send buffer).
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.io_timeout = timeout;
+        self
+    }
+
+    /// Trusts one more root certificate (PEM) besides the system's, for https and wss.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.root_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Largest incoming frame in bytes (default 1 MiB); a larger one is a protocol error.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Whether to reconnect after an abnormal disconnect (default true).
+    pub fn reconnect(mut self, on: bool) -> Self {
+        self.reconnect = on;
+        self
+    }
+
+    /// The backoff between reconnect attempts.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// At-least-once delivery (default true): unacknowledged messages are re-sent after a
+    /// reconnect. False: at-most-once, and a lost message is reported as not delivered.
+    pub fn outbox(mut self, on: bool) -> Self {
+        self.outbox = on;
+        self
+    }
+
+    /// Most messages waiting for delivery (default 10,000); beyond it `send` fails.
+    pub fn max_outbox(mut self, messages: usize) -> Self {
+        self.max_outbox = messages;
+        self
+    }
+
+    /// Most events waiting to be received (default 10,000); when full the client stops
+    /// reading from the socket (TCP backpressure) until events are taken.
+    pub fn max_queued_events(mut self, events: usize) -> Self {
+        self.max_queued_events = events;
+        self
+    }
+
+    /// A file that keeps threadId, sessionId and secret across restarts.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// The clientId.
+    pub fn get_client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The base URL.
+    pub fn get_base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The default threadId.
+    pub fn get_thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    /// The sessionId.
+    pub fn get_session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// Checks every value; the first problem is returned as [`Error::Config`].
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: &str| Err(Error::Config(m.to_string()));
+        if self.client_id.trim().is_empty() {
+            return fail("clientId is empty");
+        }
+        if self.thread_id.trim().is_empty() {
+            return fail("threadId is empty");
+        }
+        if self.session_id.trim().is_empty() {
+            return fail("sessionId is empty");
+        }
+        if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
+            return fail("base URL must start with https:// (or http:// for local use)");
+        }
+        if self.keepalive_interval.is_some_and(|d| d.is_zero()) {
+            return fail("keepalive interval must be above zero (None turns it off)");
+        }
+        if self.pong_timeout.is_zero() || self.connect_timeout.is_zero() || self.io_timeout.is_zero() {
+            return fail("timeouts must be above zero");
+        }
+        if self.max_message_size < 1024 {
+            return fail("max message size must be at least 1024 bytes");
+        }
+        if self.max_outbox == 0 || self.max_queued_events == 0 {
+            return fail("max outbox and max queued events must be above zero");
+        }
+        if self.backoff.min.is_zero() || self.backoff.max < self.backoff.min {
+            return fail("backoff needs 0 < min <= max");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+//! Frames the client sends.
+
+use super::{Message, Originator};
+use serde::Serialize;
+
+/// A client → server frame: `{"type": …, "payload": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "payload")]
+pub enum Outbound {
+    /// `message.send`.
+    #[serde(rename = "message.send")]
+    MessageSend(Message),
+    /// Keepalive `{"type":"ping"}`.
+    #[serde(rename = "ping")]
+    Ping,
+    /// `thread.noticed`: the user has seen the thread.
+    #[serde(rename = "thread.noticed", rename_all = "camelCase")]
+    ThreadNoticed {
+        /// The thread seen.
+        thread_id: String,
+    },
+    /// `activity.user.typing`: the user is typing.
+    #[serde(rename = "activity.user.typing", rename_all = "camelCase")]
+    UserTyping {
+        /// The project's clientId.
+        client_id: String,
+        /// The thread typed in.
+        thread_id: String,
+        /// Who is typing.
+        originator: Originator,
+    },
+}
+
+impl Outbound {
+    /// The frame as JSON text, ready for the socket.
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
+    }
+}
