@@ -97,6 +97,17 @@ impl Config {
         }
     }
 
+    /// A configuration from the environment: `FLOWAI_CLIENT_ID` (required; `None` when unset
+    /// or empty) and `FLOWAI_BASE_URL` (optional, default `https://sdk.flow.ai`).
+    pub fn from_env() -> Option<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let config = Config::new(var("FLOWAI_CLIENT_ID")?);
+        Some(match var("FLOWAI_BASE_URL") {
+            Some(url) => config.base_url(url),
+            None => config,
+        })
+    }
+
     /// The server base URL (`https://…`; `http://` for local use only).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into().trim_end_matches('/').to_string();

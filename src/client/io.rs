@@ -5,7 +5,7 @@ use super::backoff;
 use super::event::Event;
 use super::shared::{Link, Shared};
 use super::waker::poll;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::handshake::{self, Ids, Socket};
 use crate::protocol::{decode, Inbound};
 use std::os::fd::AsRawFd;
@@ -289,10 +289,24 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Used by `Client::connect` to report the first connection error in the caller's words.
+/// The first connection, for `Client::connect`: retryable failures are retried with the
+/// configured backoff while the connect timeout lasts; the last error is returned.
 pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
-    establish(shared).map_err(|e| match e {
-        Error::Timeout(_) => Error::Timeout(shared.cfg.connect_timeout),
-        other => other,
-    })
+    let started = Instant::now();
+    let mut attempt = 0;
+    loop {
+        let error = match establish(shared) {
+            Ok(socket) => return Ok(socket),
+            Err(e) if e.is_final() => return Err(e),
+            Err(e) => e,
+        };
+        attempt += 1;
+        let delay = backoff::delay(&shared.cfg.backoff, attempt);
+        let out_of_attempts = shared.cfg.backoff.max_attempts.is_some_and(|max| attempt > max);
+        if out_of_attempts || started.elapsed() + delay >= shared.cfg.connect_timeout {
+            return Err(error);
+        }
+        log::info!("flowai: connect attempt {attempt} failed ({error}); retrying in {delay:?}");
+        std::thread::sleep(delay);
+    }
 }

@@ -2,6 +2,7 @@
 //! every method may be called from any thread.
 
 mod backoff;
+mod dispatch;
 mod event;
 mod io;
 mod keepalive;
@@ -9,6 +10,7 @@ mod outbox;
 mod shared;
 mod waker;
 
+pub use dispatch::Dispatcher;
 pub use event::Event;
 
 use crate::config::Config;

@@ -25,12 +25,24 @@ pub struct Response {
     /// Free JSON, depends on the type.
     #[serde(default)]
     pub payload: Value,
-    /// Seconds to wait before showing it.
+    /// Seconds to wait before showing it, as sent (see [`Response::delay_secs`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<f64>,
+    pub delay: Option<serde_json::Number>,
     /// Fields this library does not know, kept as they came.
     #[serde(flatten)]
     pub extra: JsonMap,
+}
+
+impl Response {
+    /// The delay in seconds, when given.
+    pub fn delay_secs(&self) -> Option<f64> {
+        self.delay.as_ref()?.as_f64()
+    }
+
+    /// The response's own text (`payload.text`), when it has one.
+    pub fn text(&self) -> Option<&str> {
+        self.payload.get("text")?.as_str()
+    }
 }
 
 /// One message of a reply.

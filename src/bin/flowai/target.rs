@@ -1,0 +1,49 @@
+//! Where to connect: `--base-url`/`--client-id`, else `FLOWAI_BASE_URL`/`FLOWAI_CLIENT_ID`,
+//! else an embedded emulator started for this run.
+
+use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_socket::Config;
+
+/// Connection flags shared by the commands that talk to Flow.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Flow base URL [env: FLOWAI_BASE_URL, default https://sdk.flow.ai]
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Flow clientId; without one an embedded emulator is started [env: FLOWAI_CLIENT_ID]
+    #[arg(long)]
+    pub client_id: Option<String>,
+}
+
+/// A resolved target; keeps the embedded emulator (if any) alive while it lives.
+pub struct Target {
+    pub config: Config,
+    pub emulator: Option<Emulator>,
+}
+
+impl TargetArgs {
+    /// Resolves flags, then environment, then an embedded emulator.
+    pub fn resolve(&self) -> Result<Target, Box<dyn std::error::Error>> {
+        let from_env = Config::from_env();
+        let config = match (&self.client_id, from_env) {
+            (Some(id), _) => Some(Config::new(id)),
+            (None, env) => env,
+        };
+        let (config, emulator) = match config {
+            Some(config) => (config, None),
+            None => {
+                let emulator = Emulator::start(EmulatorConfig::default())?;
+                eprintln!(
+                    "flowai: no clientId given; using an embedded emulator at {}",
+                    emulator.base_url()
+                );
+                (Config::new("local-emulator").base_url(emulator.base_url()), Some(emulator))
+            }
+        };
+        let config = match &self.base_url {
+            Some(url) => config.base_url(url),
+            None => config,
+        };
+        Ok(Target { config, emulator })
+    }
+}
