@@ -265,6 +265,11 @@ impl Config {
         if self.pong_timeout.is_zero() || self.connect_timeout.is_zero() || self.io_timeout.is_zero() {
             return fail("timeouts must be above zero");
         }
+        for pem in &self.root_certs_pem {
+            if native_tls::Certificate::from_pem(pem.as_bytes()).is_err() {
+                return fail("an extra root certificate is not a valid PEM certificate");
+            }
+        }
         if self.max_message_size < 1024 {
             return fail("max message size must be at least 1024 bytes");
         }

@@ -120,13 +120,21 @@ fn sleep_unless_closing(shared: &Shared, delay: Duration) -> bool {
     false
 }
 
-/// Drives one connection until it ends.
-fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
+/// Marks connection `generation` up and queues [`Event::Connected`].
+pub(crate) fn announce_connected(shared: &Shared, generation: u64) {
     shared.lock().link = Link::Up(generation);
-    shared.mark_rx();
     shared.emit(Event::Connected {
         session_id: shared.cfg.session_id.clone(),
     });
+}
+
+/// Drives one connection until it ends.
+fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
+    // The first connection is announced by `Client::connect` before it returns.
+    if generation > 1 {
+        announce_connected(shared, generation);
+    }
+    shared.mark_rx();
     let sock_fd = handshake::tcp_of(&ws).as_raw_fd();
     let mut batch = Vec::new();
     let mut write_blocked_since: Option<Instant> = None;

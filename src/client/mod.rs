@@ -110,6 +110,7 @@ impl Client {
             cfg,
         });
         let socket = io::first_connect(&shared)?;
+        io::announce_connected(&shared, 1);
         let (done_tx, io_done) = crossbeam_channel::bounded(1);
         let mut threads = Vec::new();
         let s = shared.clone();
@@ -216,6 +217,9 @@ impl Client {
             }
             None => value,
         };
+        if payload.get("threadId").and_then(|t| t.as_str()).is_some_and(|t| t.trim().is_empty()) {
+            return Err(Error::InvalidArgument("message has an empty threadId".into()));
+        }
         let message: Message = serde_json::from_value(payload)
             .map_err(|e| Error::InvalidArgument(format!("not a message.send payload: {e}")))?;
         self.send(message)
