@@ -31,7 +31,9 @@ fn jane_doe_event() -> Message {
         .profile(profile)
         .meta("clientNumber", "12345")
         .meta("preference", "A,B,G");
-    Message::event("MY EVENT").thread("jane.doe").originator(jane)
+    Message::event("MY EVENT")
+        .thread("jane.doe")
+        .originator(jane)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,8 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(config) => (config, None),
         None => {
             let emulator = Emulator::start(EmulatorConfig::default())?;
-            println!("No FLOWAI_CLIENT_ID set: using the local emulator at {}", emulator.base_url());
-            (Config::new("quickstart").base_url(emulator.base_url()), Some(emulator))
+            println!(
+                "No FLOWAI_CLIENT_ID set: using the local emulator at {}",
+                emulator.base_url()
+            );
+            (
+                Config::new("quickstart").base_url(emulator.base_url()),
+                Some(emulator),
+            )
         }
     };
     let client = Client::connect(config.thread_id("jane.doe"))?;
@@ -57,7 +65,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(Event::Connected { session_id }) => println!("Connected (session {session_id})"),
             Some(Event::Delivered(d)) if d.trace_id == Some(trace) => {
                 acked = true;
-                println!("Delivered: traceId {trace} in thread {}", d.thread_id.unwrap_or_default());
+                println!(
+                    "Delivered: traceId {trace} in thread {}",
+                    d.thread_id.unwrap_or_default()
+                );
             }
             Some(Event::Reply(reply)) => {
                 replied = true;

@@ -262,7 +262,10 @@ impl Config {
         if self.keepalive_interval.is_some_and(|d| d.is_zero()) {
             return fail("keepalive interval must be above zero (None turns it off)");
         }
-        if self.pong_timeout.is_zero() || self.connect_timeout.is_zero() || self.io_timeout.is_zero() {
+        if self.pong_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+            || self.io_timeout.is_zero()
+        {
             return fail("timeouts must be above zero");
         }
         for pem in &self.root_certs_pem {

@@ -119,7 +119,9 @@ pub(crate) fn http_error(e: ureq::Error, timeout: Duration) -> Error {
         ureq::Error::Tls(m) => Error::Tls(m.to_string()),
         ureq::Error::NativeTls(e) => Error::Tls(e.to_string()),
         ureq::Error::BadUri(m) => Error::Config(format!("bad URL: {m}")),
-        ureq::Error::BodyExceedsLimit(n) => Error::Protocol(format!("answer larger than {n} bytes")),
+        ureq::Error::BodyExceedsLimit(n) => {
+            Error::Protocol(format!("answer larger than {n} bytes"))
+        }
         ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => Error::Timeout(timeout),
         other => Error::Network(other.to_string()),
     }
@@ -160,7 +162,10 @@ pub(crate) fn read_flow_answer(
         return Err(status_error(status, format!("{what}: {message}")));
     }
     let body = body.ok_or_else(|| {
-        Error::Protocol(format!("{what} answered something that is not JSON: {}", snippet(&text)))
+        Error::Protocol(format!(
+            "{what} answered something that is not JSON: {}",
+            snippet(&text)
+        ))
     })?;
     let ok = body
         .get("status")
@@ -269,7 +274,9 @@ pub fn connect_websocket(cfg: &Config, endpoint: &str) -> Result<Socket> {
         .to_string();
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let tcp = tcp_connect(&host, port, deadline, timeout)?;
-    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
     tcp.set_nodelay(true)?;
     tcp.set_read_timeout(Some(left))?;
     tcp.set_write_timeout(Some(left))?;
@@ -316,7 +323,12 @@ pub(crate) fn ws_error(e: tungstenite::Error, timeout: Duration) -> Error {
                 message: format!("WebSocket upgrade refused with HTTP {status}"),
             }
         }
-        W::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+        W::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
             Error::Timeout(timeout)
         }
         W::Io(e) => Error::Network(e.to_string()),

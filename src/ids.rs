@@ -24,7 +24,9 @@ pub fn channel_id(client_id: &str) -> Option<String> {
         &base64::engine::general_purpose::URL_SAFE,
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
     ];
-    let bytes = engines.iter().find_map(|e| e.decode(client_id.trim()).ok())?;
+    let bytes = engines
+        .iter()
+        .find_map(|e| e.decode(client_id.trim()).ok())?;
     let text = String::from_utf8(bytes).ok()?;
     let (project, channel) = text.split_once('|')?;
     (!project.is_empty() && !channel.is_empty() && !channel.contains('|'))

@@ -29,16 +29,36 @@ fn bad_messages_are_refused_and_nothing_is_sent() {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         let whitespace_thread = client.send(Message::text("hi").thread("  "));
-        assert!(matches!(whitespace_thread, Err(Error::InvalidArgument(_))), "{whitespace_thread:?}");
+        assert!(
+            matches!(whitespace_thread, Err(Error::InvalidArgument(_))),
+            "{whitespace_thread:?}"
+        );
         let empty = client.send(Message::text(""));
         assert!(matches!(empty, Err(Error::InvalidArgument(_))), "{empty:?}");
-        for json in ["", "{", "[1]", r#"{"type":"ping"}"#, r#"{"threadId":"t","speech":5}"#, r#"{"threadId":"","speech":"x"}"#] {
+        for json in [
+            "",
+            "{",
+            "[1]",
+            r#"{"type":"ping"}"#,
+            r#"{"threadId":"t","speech":5}"#,
+            r#"{"threadId":"","speech":"x"}"#,
+        ] {
             let err = client.send_json(json).unwrap_err();
             assert!(matches!(err, Error::InvalidArgument(_)), "{json}: {err:?}");
         }
-        let ok = client.send_json(r#"{"type":"message.send","payload":{"speech":"fine","custom":1}}"#).unwrap();
+        let ok = client
+            .send_json(r#"{"type":"message.send","payload":{"speech":"fine","custom":1}}"#)
+            .unwrap();
         client.wait_delivered(ok, Duration::from_secs(5)).unwrap();
-        assert_eq!(emulator.stats().messages, 1, "only the valid message reached the server");
-        assert_eq!(emulator.history("test.thread")[0]["payload"]["custom"], 1, "unknown fields are sent");
+        assert_eq!(
+            emulator.stats().messages,
+            1,
+            "only the valid message reached the server"
+        );
+        assert_eq!(
+            emulator.history("test.thread")[0]["payload"]["custom"],
+            1,
+            "unknown fields are sent"
+        );
     });
 }

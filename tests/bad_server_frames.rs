@@ -28,8 +28,13 @@ fn next(client: &Client) -> Event {
 #[test]
 fn malformed_frames_become_protocol_errors_and_the_connection_stays() {
     common::watchdog(Duration::from_secs(30), || {
-        let bad = ["not json", "{\"type\":\"message.rec", "{\"payload\":{}}", "[1,2,3]",
-            r#"{"type":"message.received","payload":{"messages":"oops"}}"#];
+        let bad = [
+            "not json",
+            "{\"type\":\"message.rec",
+            "{\"payload\":{}}",
+            "[1,2,3]",
+            r#"{"type":"message.received","payload":{"messages":"oops"}}"#,
+        ];
         let mut script: Vec<Step> = bad.iter().map(|b| Step::Text(b.to_string())).collect();
         script.push(Step::Binary(vec![0, 159, 146, 150]));
         script.push(Step::Text(r#"{"type":"message.received","payload":{"threadId":"t","messages":[{"fallback":"still here"}]}}"#.into()));
@@ -60,7 +65,10 @@ fn malformed_frames_become_protocol_errors_and_the_connection_stays() {
 #[test]
 fn a_frame_over_the_size_limit_is_reported_then_the_connection_drops() {
     common::watchdog(Duration::from_secs(30), || {
-        let big = format!(r#"{{"type":"unknown.big","payload":"{}"}}"#, "x".repeat(8 * 1024));
+        let big = format!(
+            r#"{{"type":"unknown.big","payload":"{}"}}"#,
+            "x".repeat(8 * 1024)
+        );
         let server = Scripted::start(vec![vec![Step::Text(big)]]);
         let client = client(&server, 4096);
         assert!(matches!(next(&client), Event::Connected { .. }));
@@ -69,7 +77,10 @@ fn a_frame_over_the_size_limit_is_reported_then_the_connection_drops() {
             other => panic!("{other:?}"),
         }
         assert!(matches!(next(&client), Event::Disconnected { .. }));
-        assert!(matches!(next(&client), Event::Closed { .. }), "reconnect is off in this test");
+        assert!(
+            matches!(next(&client), Event::Closed { .. }),
+            "reconnect is off in this test"
+        );
     });
 }
 
@@ -90,6 +101,9 @@ fn a_server_closing_mid_frame_is_a_disconnect_with_a_reason() {
             Event::Closed { reason } => assert!(reason.contains("reconnect is off"), "{reason}"),
             other => panic!("{other:?}"),
         }
-        assert!(client.recv_timeout(Duration::from_millis(100)).is_err(), "stopped client: recv errors");
+        assert!(
+            client.recv_timeout(Duration::from_millis(100)).is_err(),
+            "stopped client: recv errors"
+        );
     });
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 fn connect_with_answer(status: u16, body: &str, content_type: &str) -> Error {
     let emulator = common::emulator();
-    emulator.faults().socket_info_body(Some((status, body.to_string(), content_type)));
+    emulator
+        .faults()
+        .socket_info_body(Some((status, body.to_string(), content_type)));
     let cfg = common::config_for(&emulator).connect_timeout(Duration::from_millis(500));
     Client::connect(cfg).expect_err("must not connect")
 }
@@ -15,7 +17,16 @@ fn connect_with_answer(status: u16, body: &str, content_type: &str) -> Error {
 #[test]
 fn http_errors_are_classified_final_or_retryable() {
     common::watchdog(Duration::from_secs(30), || {
-        for (status, is_final) in [(400, true), (401, true), (402, true), (403, true), (500, true), (502, false), (503, false), (429, false)] {
+        for (status, is_final) in [
+            (400, true),
+            (401, true),
+            (402, true),
+            (403, true),
+            (500, true),
+            (502, false),
+            (503, false),
+            (429, false),
+        ] {
             let body = r#"{"status":"error","payload":{"message":"nope"}}"#;
             let err = connect_with_answer(status, body, "application/json");
             assert_eq!(err.is_final(), is_final, "HTTP {status}: {err}");
@@ -29,10 +40,30 @@ fn http_errors_are_classified_final_or_retryable() {
 fn html_json_without_endpoint_and_non_ws_endpoints_are_protocol_errors() {
     common::watchdog(Duration::from_secs(30), || {
         let cases = [
-            (200, "<html><body>Welcome</body></html>", "text/html", "not JSON"),
-            (200, r#"{"status":"ok","payload":{}}"#, "application/json", "no payload.endpoint"),
-            (200, r#"{"status":"ok","payload":{"endpoint":"http://x/y"}}"#, "application/json", "not a ws://"),
-            (200, r#"{"status":"error","payload":{"message":"Unknown channel"}}"#, "application/json", "Unknown channel"),
+            (
+                200,
+                "<html><body>Welcome</body></html>",
+                "text/html",
+                "not JSON",
+            ),
+            (
+                200,
+                r#"{"status":"ok","payload":{}}"#,
+                "application/json",
+                "no payload.endpoint",
+            ),
+            (
+                200,
+                r#"{"status":"ok","payload":{"endpoint":"http://x/y"}}"#,
+                "application/json",
+                "not a ws://",
+            ),
+            (
+                200,
+                r#"{"status":"error","payload":{"message":"Unknown channel"}}"#,
+                "application/json",
+                "Unknown channel",
+            ),
         ];
         for (status, body, ct, expect) in cases {
             let err = connect_with_answer(status, body, ct);
@@ -47,7 +78,9 @@ fn upper_case_ok_status_is_accepted() {
         let emulator = common::emulator();
         let endpoint = emulator.mint_ws_url(None);
         let body = format!(r#"{{"status":"Ok","payload":{{"endpoint":"{endpoint}"}}}}"#);
-        emulator.faults().socket_info_body(Some((200, body, "application/json")));
+        emulator
+            .faults()
+            .socket_info_body(Some((200, body, "application/json")));
         Client::connect(common::config_for(&emulator)).expect("older servers answer \"Ok\"");
     });
 }

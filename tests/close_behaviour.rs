@@ -21,8 +21,14 @@ fn close_with_a_send_queued_on_a_silent_server_is_prompt() {
         let took = started.elapsed();
         assert!(took < Duration::from_millis(50), "close took {took:?}");
         client.close().expect("idempotent");
-        assert!(matches!(client.send(Message::text("late")), Err(Error::AlreadyClosed)));
-        assert!(matches!(client.wait_delivered(trace, Duration::from_secs(1)), Err(Error::AlreadyClosed)));
+        assert!(matches!(
+            client.send(Message::text("late")),
+            Err(Error::AlreadyClosed)
+        ));
+        assert!(matches!(
+            client.wait_delivered(trace, Duration::from_secs(1)),
+            Err(Error::AlreadyClosed)
+        ));
     });
 }
 
@@ -55,7 +61,10 @@ fn close_wakes_a_thread_blocked_in_recv_and_one_in_wait_delivered() {
             let (errored, woke_at) = t.join().unwrap();
             assert!(errored, "{label} returns an error after close");
             let after = woke_at.saturating_duration_since(closed_at);
-            assert!(after < Duration::from_millis(50), "{label} woke {after:?} after close");
+            assert!(
+                after < Duration::from_millis(50),
+                "{label} woke {after:?} after close"
+            );
         }
     });
 }
@@ -67,6 +76,10 @@ fn drop_closes_and_joins() {
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         assert!(emulator.wait_for(|s| s.open_connections == 1, Duration::from_secs(5)));
         drop(client);
-        assert!(emulator.wait_for(|s| s.open_connections == 0, Duration::from_secs(5)), "{:?}", emulator.stats());
+        assert!(
+            emulator.wait_for(|s| s.open_connections == 0, Duration::from_secs(5)),
+            "{:?}",
+            emulator.stats()
+        );
     });
 }

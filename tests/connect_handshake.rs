@@ -11,7 +11,10 @@ use std::time::Duration;
 fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
-        let cfg = common::config_for(&emulator).session_id("sess-1").origin("https://shop.example").ott("one-time");
+        let cfg = common::config_for(&emulator)
+            .session_id("sess-1")
+            .origin("https://shop.example")
+            .ott("one-time");
         let client = Client::connect(cfg).unwrap();
         let seen = emulator.last_socket_info().unwrap();
         assert_eq!(seen.query_param("clientId"), Some("test-client"));
@@ -20,7 +23,10 @@ fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
         assert_eq!(seen.header("x-flowai-sessionid"), Some("sess-1"));
         assert_eq!(seen.header("x-flowai-threadid"), Some("test.thread"));
         assert_eq!(seen.header("x-flowai-ott"), Some("one-time"));
-        assert_eq!(emulator.last_origin().as_deref(), Some("https://shop.example"));
+        assert_eq!(
+            emulator.last_origin().as_deref(),
+            Some("https://shop.example")
+        );
         match client.recv_timeout(Duration::from_secs(5)).unwrap() {
             Some(Event::Connected { session_id }) => assert_eq!(session_id, "sess-1"),
             other => panic!("first event: {other:?}"),
@@ -35,12 +41,21 @@ fn websocket_url_is_single_use() {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator);
         let agent = http_agent(&cfg).unwrap();
-        let ids = Ids { client_id: "c", session_id: "s", thread_id: "t", secret: None, ott: None };
+        let ids = Ids {
+            client_id: "c",
+            session_id: "s",
+            thread_id: "t",
+            secret: None,
+            ott: None,
+        };
         let info = fetch_socket_info(&agent, &cfg, ids).unwrap();
         assert!(info.endpoint.starts_with("ws://"));
         let first = connect_websocket(&cfg, &info.endpoint).expect("first use works");
         let again = connect_websocket(&cfg, &info.endpoint).expect_err("reuse is refused");
-        assert!(matches!(again, Error::Unavailable { status: 403, .. }), "{again}");
+        assert!(
+            matches!(again, Error::Unavailable { status: 403, .. }),
+            "{again}"
+        );
         assert!(again.is_retryable(), "a fresh socket.info fixes it");
         drop(first);
         assert_eq!(emulator.stats().ws_rejected, 1);

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 fn roundtrip_message(payload: Value) -> Message {
     let message: Message = serde_json::from_value(payload.clone()).expect("decodes");
     let again = serde_json::to_value(&message).expect("encodes");
-    assert_eq!(again, payload, "message.send payload changed in a round trip");
+    assert_eq!(
+        again, payload,
+        "message.send payload changed in a round trip"
+    );
     message
 }
 
@@ -72,7 +75,8 @@ fn attachment_kinds_roundtrip_and_unknown_kinds_are_kept() {
         let payload = json!({"threadId": "t", "speech": "s", "attachment": attachment});
         roundtrip_message(payload);
     }
-    let opening = serde_json::to_value(Message::attachment_only(Attachment::opening_event("HI"))).unwrap();
+    let opening =
+        serde_json::to_value(Message::attachment_only(Attachment::opening_event("HI"))).unwrap();
     assert_eq!(opening["attachment"]["payload"]["eventType"], "OPENING");
     assert_eq!(opening["speech"], "event attachment");
 }
@@ -80,7 +84,10 @@ fn attachment_kinds_roundtrip_and_unknown_kinds_are_kept() {
 #[test]
 fn absent_fields_are_omitted_not_null() {
     let text = Outbound::MessageSend(Message::text("hi").thread("t")).to_json();
-    assert_eq!(text, r#"{"type":"message.send","payload":{"threadId":"t","speech":"hi"}}"#);
+    assert_eq!(
+        text,
+        r#"{"type":"message.send","payload":{"threadId":"t","speech":"hi"}}"#
+    );
     assert!(!text.contains("null"));
 }
 
@@ -88,10 +95,16 @@ fn absent_fields_are_omitted_not_null() {
 fn client_frames_have_the_documented_shape() {
     assert_eq!(Outbound::Ping.to_json(), r#"{"type":"ping"}"#);
     let noticed: Value = serde_json::from_str(
-        &Outbound::ThreadNoticed { thread_id: "t".into() }.to_json(),
+        &Outbound::ThreadNoticed {
+            thread_id: "t".into(),
+        }
+        .to_json(),
     )
     .unwrap();
-    assert_eq!(noticed, json!({"type": "thread.noticed", "payload": {"threadId": "t"}}));
+    assert_eq!(
+        noticed,
+        json!({"type": "thread.noticed", "payload": {"threadId": "t"}})
+    );
     let typing: Value = serde_json::from_str(
         &Outbound::UserTyping {
             client_id: "c".into(),
@@ -116,7 +129,10 @@ fn server_frames_decode_to_their_kinds() {
     )
     .unwrap();
     match delivered {
-        Inbound::Delivered { delivered, activities: false } => {
+        Inbound::Delivered {
+            delivered,
+            activities: false,
+        } => {
             assert_eq!(delivered.trace_id.unwrap().0, 1111111111111);
             assert_eq!(delivered.payload["metadata"]["language"], "en");
         }
@@ -134,10 +150,19 @@ fn server_frames_decode_to_their_kinds() {
         decode(r#"{"type":"error","message":"Invalid nonce"}"#).unwrap(),
         Inbound::ServerError("Invalid nonce".into())
     );
-    assert!(matches!(decode(r#"{"type":"agent.typing","payload":{"threadId":"t"}}"#).unwrap(), Inbound::AgentTyping(_)));
-    assert!(matches!(decode(r#"{"type":"interruption.occurred"}"#).unwrap(), Inbound::Interruption(Value::Null)));
+    assert!(matches!(
+        decode(r#"{"type":"agent.typing","payload":{"threadId":"t"}}"#).unwrap(),
+        Inbound::AgentTyping(_)
+    ));
+    assert!(matches!(
+        decode(r#"{"type":"interruption.occurred"}"#).unwrap(),
+        Inbound::Interruption(Value::Null)
+    ));
     let unknown = decode(r#"{"type":"brand.new","payload":{"a":1},"extra":true}"#).unwrap();
-    assert_eq!(unknown, Inbound::Unknown(json!({"type": "brand.new", "payload": {"a": 1}, "extra": true})));
+    assert_eq!(
+        unknown,
+        Inbound::Unknown(json!({"type": "brand.new", "payload": {"a": 1}, "extra": true}))
+    );
 }
 
 #[test]
@@ -159,19 +184,33 @@ fn reply_keeps_every_field_and_unknown_response_types() {
         "somethingNew": 7
     });
     let frame = json!({"type": "message.received", "payload": payload});
-    let Inbound::Reply { reply, activities: false } = decode(&frame.to_string()).unwrap() else {
+    let Inbound::Reply {
+        reply,
+        activities: false,
+    } = decode(&frame.to_string()).unwrap()
+    else {
         panic!("not a reply")
     };
     assert_eq!(reply.text(), "Hello Jane");
     assert_eq!(reply.sender_name(), Some("Bot"));
     assert_eq!(reply.messages[0].responses[1].kind, "hologram");
-    assert_eq!(serde_json::to_value(&reply).unwrap(), payload, "nothing dropped");
+    assert_eq!(
+        serde_json::to_value(&reply).unwrap(),
+        payload,
+        "nothing dropped"
+    );
 }
 
 #[test]
 fn bad_frames_are_errors_never_panics() {
     for bad in [
-        "", "not json", "{\"type\":", "[1,2]", "42", "{}", r#"{"type":7}"#,
+        "",
+        "not json",
+        "{\"type\":",
+        "[1,2]",
+        "42",
+        "{}",
+        r#"{"type":7}"#,
         r#"{"type":"message.received","payload":{"messages":"nope"}}"#,
         r#"{"type":"message.received","payload":{"messages":[{"responses":[{"type":3}]}]}}"#,
         r#"{"type":"message.delivered","payload":"x"}"#,

@@ -16,7 +16,9 @@ fn tls_emulator() -> Option<(Emulator, String)> {
 #[test]
 fn wss_with_an_extra_root_certificate_round_trips() {
     common::watchdog(Duration::from_secs(30), || {
-        let Some((emulator, cert)) = tls_emulator() else { return };
+        let Some((emulator, cert)) = tls_emulator() else {
+            return;
+        };
         assert!(emulator.base_url().starts_with("https://localhost:"));
         let cfg = Config::new("tls-client")
             .base_url(emulator.base_url())
@@ -24,11 +26,17 @@ fn wss_with_an_extra_root_certificate_round_trips() {
             .add_root_certificate_pem(cert);
         let client = Client::connect(cfg).expect("TLS connect with the extra root");
         let trace = client.send(Message::text("over TLS")).unwrap();
-        client.wait_delivered(trace, Duration::from_secs(5)).unwrap();
-        let (reply, _) = common::wait_event(&client, Duration::from_secs(5), |e| matches!(e, Event::Reply(_)));
+        client
+            .wait_delivered(trace, Duration::from_secs(5))
+            .unwrap();
+        let (reply, _) = common::wait_event(&client, Duration::from_secs(5), |e| {
+            matches!(e, Event::Reply(_))
+        });
         assert_eq!(reply.text().as_deref(), Some("You said: over TLS"));
         // Many frames so decrypted bytes pile up in the TLS buffer between polls.
-        let traces: Vec<_> = (0..500).map(|i| client.send(Message::text(format!("m{i}"))).unwrap()).collect();
+        let traces: Vec<_> = (0..500)
+            .map(|i| client.send(Message::text(format!("m{i}"))).unwrap())
+            .collect();
         for t in traces {
             client.wait_delivered(t, Duration::from_secs(10)).unwrap();
         }
@@ -39,8 +47,12 @@ fn wss_with_an_extra_root_certificate_round_trips() {
 #[test]
 fn an_untrusted_certificate_is_a_final_tls_error() {
     common::watchdog(Duration::from_secs(30), || {
-        let Some((emulator, _cert)) = tls_emulator() else { return };
-        let cfg = Config::new("tls-client").base_url(emulator.base_url()).connect_timeout(Duration::from_secs(3));
+        let Some((emulator, _cert)) = tls_emulator() else {
+            return;
+        };
+        let cfg = Config::new("tls-client")
+            .base_url(emulator.base_url())
+            .connect_timeout(Duration::from_secs(3));
         let err = Client::connect(cfg).expect_err("self-signed certificate must not be trusted");
         assert!(matches!(err, Error::Tls(_)), "{err:?}");
         assert!(err.is_final(), "a certificate problem is not retried");
@@ -51,8 +63,12 @@ fn an_untrusted_certificate_is_a_final_tls_error() {
 #[test]
 fn a_bad_extra_root_pem_is_a_config_error() {
     common::watchdog(Duration::from_secs(30), || {
-        let Some((emulator, _cert)) = tls_emulator() else { return };
-        let cfg = Config::new("c").base_url(emulator.base_url()).add_root_certificate_pem("not a pem");
+        let Some((emulator, _cert)) = tls_emulator() else {
+            return;
+        };
+        let cfg = Config::new("c")
+            .base_url(emulator.base_url())
+            .add_root_certificate_pem("not a pem");
         let err = Client::connect(cfg).unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err:?}");
     });

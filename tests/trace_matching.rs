@@ -26,18 +26,26 @@ fn many_sends_in_flight_from_several_threads_are_all_matched() {
         let mut sent = Vec::new();
         for s in senders {
             let traces = s.join().unwrap();
-            assert!(traces.windows(2).all(|w| w[0] < w[1]), "increasing within a thread");
+            assert!(
+                traces.windows(2).all(|w| w[0] < w[1]),
+                "increasing within a thread"
+            );
             sent.extend(traces);
         }
         let unique: HashSet<TraceId> = sent.iter().copied().collect();
         assert_eq!(unique.len(), 1000, "assigned traceIds are unique");
         for trace in &sent {
-            client.wait_delivered(*trace, Duration::from_secs(20)).unwrap();
+            client
+                .wait_delivered(*trace, Duration::from_secs(20))
+                .unwrap();
         }
         let mut acked = HashSet::new();
         while let Some(event) = client.try_recv().unwrap() {
             if let Event::Delivered(d) = event {
-                assert!(acked.insert(d.trace_id.expect("ack has a traceId")), "acked once");
+                assert!(
+                    acked.insert(d.trace_id.expect("ack has a traceId")),
+                    "acked once"
+                );
             }
         }
         assert_eq!(acked, unique);
@@ -50,20 +58,36 @@ fn the_callers_own_trace_id_is_kept_and_echoed() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
-        let trace = client.send(Message::text("mine").trace(1111111111111)).unwrap();
+        let trace = client
+            .send(Message::text("mine").trace(1111111111111))
+            .unwrap();
         assert_eq!(trace, TraceId(1111111111111));
-        let (event, _) = common::wait_event(&client, Duration::from_secs(5), |e| matches!(e, Event::Delivered(_)));
-        let Event::Delivered(d) = event else { unreachable!() };
+        let (event, _) = common::wait_event(&client, Duration::from_secs(5), |e| {
+            matches!(e, Event::Delivered(_))
+        });
+        let Event::Delivered(d) = event else {
+            unreachable!()
+        };
         assert_eq!(d.trace_id, Some(trace));
         assert_eq!(d.payload["speech"], "mine");
         assert_eq!(d.payload["threadId"], "test.thread");
-        assert_eq!(d.payload["originator"]["name"], "Anonymous", "default originator filled in");
+        assert_eq!(
+            d.payload["originator"]["name"], "Anonymous",
+            "default originator filled in"
+        );
         // The same traceId while the first is in flight is refused, not silently merged.
         emulator.faults().ack_delay(Duration::from_millis(500));
         client.send(Message::text("again").trace(5)).unwrap();
         let dup = client.send(Message::text("dup").trace(5));
-        assert!(matches!(dup, Err(flowai_socket::Error::InvalidArgument(_))), "{dup:?}");
-        client.wait_delivered(TraceId(5), Duration::from_secs(5)).unwrap();
-        client.send(Message::text("after ack the id is free").trace(5)).unwrap();
+        assert!(
+            matches!(dup, Err(flowai_socket::Error::InvalidArgument(_))),
+            "{dup:?}"
+        );
+        client
+            .wait_delivered(TraceId(5), Duration::from_secs(5))
+            .unwrap();
+        client
+            .send(Message::text("after ack the id is free").trace(5))
+            .unwrap();
     });
 }

@@ -129,7 +129,9 @@ impl Event {
         let frame = |kind: &str, payload: Value| json!({ "type": kind, "payload": payload });
         let reply = |r: &Reply| serde_json::to_value(r).unwrap_or(Value::Null);
         match self {
-            Event::Connected { session_id } => json!({"type": "connected", "sessionId": session_id}),
+            Event::Connected { session_id } => {
+                json!({"type": "connected", "sessionId": session_id})
+            }
             Event::Delivered(d) => frame("message.delivered", d.payload.clone()),
             Event::ActivitiesDelivered(d) => frame("activities.delivered", d.payload.clone()),
             Event::Reply(r) => frame("message.received", reply(r)),
@@ -148,7 +150,9 @@ impl Event {
             Event::Reconnecting { attempt, delay } => json!({
                 "type": "reconnecting", "attempt": attempt, "delayMs": delay.as_millis() as u64
             }),
-            Event::NotDelivered { trace_id } => json!({"type": "not_delivered", "traceId": trace_id}),
+            Event::NotDelivered { trace_id } => {
+                json!({"type": "not_delivered", "traceId": trace_id})
+            }
             Event::Closed { reason } => json!({"type": "closed", "reason": reason}),
         }
     }

@@ -63,7 +63,9 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
                         st.control.clear();
                         st.outbox.rewind()
                     };
-                    shared.emit(Event::Disconnected { reason: reason.clone() });
+                    shared.emit(Event::Disconnected {
+                        reason: reason.clone(),
+                    });
                     for trace_id in lost {
                         shared.emit(Event::NotDelivered { trace_id });
                     }
@@ -188,11 +190,18 @@ fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
                         return End::Lost(reason);
                     }
                 }
-                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    break false
+                }
                 Err(e) => return End::Lost(read_error(shared, e)),
             }
         };
-        shared.paused.store(paused, Ordering::Release);
+        shared.paused.store(paused, Ordering::SeqCst);
+        if paused && shared.has_event_room() {
+            // The user took events between the check and the flag: read on, or the wake
+            // that `recv` sends only when it sees the flag would be lost.
+            continue;
+        }
         // 3. Sleep until the socket or the waker has something for us.
         let timeout_ms = match write_blocked_since {
             Some(since) => shared
@@ -203,7 +212,13 @@ fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
                 .clamp(1, i32::MAX as u128) as i32,
             None => -1,
         };
-        if let Err(e) = poll(sock_fd, !paused, write_pending, shared.waker.fd(), timeout_ms) {
+        if let Err(e) = poll(
+            sock_fd,
+            !paused,
+            write_pending,
+            shared.waker.fd(),
+            timeout_ms,
+        ) {
             return End::Lost(format!("poll failed: {e}"));
         }
     }
@@ -213,7 +228,10 @@ fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
 fn read_error(shared: &Shared, e: tungstenite::Error) -> String {
     match e {
         tungstenite::Error::Capacity(c) => {
-            let error = format!("frame over the size limit of {} bytes: {c}", shared.cfg.max_message_size);
+            let error = format!(
+                "frame over the size limit of {} bytes: {c}",
+                shared.cfg.max_message_size
+            );
             shared.emit(Event::ProtocolError {
                 error: error.clone(),
                 raw: String::new(),
@@ -223,7 +241,10 @@ fn read_error(shared: &Shared, e: tungstenite::Error) -> String {
         tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
             "connection closed".into()
         }
-        other => format!("read failed: {}", handshake::ws_error(other, shared.cfg.io_timeout)),
+        other => format!(
+            "read failed: {}",
+            handshake::ws_error(other, shared.cfg.io_timeout)
+        ),
     }
 }
 
@@ -241,7 +262,10 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
         WsMessage::Text(t) => t,
         WsMessage::Binary(b) => {
             shared.emit(Event::ProtocolError {
-                error: format!("binary frame of {} bytes (the protocol uses text frames)", b.len()),
+                error: format!(
+                    "binary frame of {} bytes (the protocol uses text frames)",
+                    b.len()
+                ),
                 raw: keep(&String::from_utf8_lossy(&b)),
             });
             return Ok(());
@@ -257,7 +281,10 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
     let event = match decode(&text) {
         Ok(inbound) => match inbound {
             Inbound::Pong => return Ok(()),
-            Inbound::Delivered { delivered, activities } => {
+            Inbound::Delivered {
+                delivered,
+                activities,
+            } => {
                 if let Some(trace) = delivered.trace_id {
                     if shared.lock().outbox.ack(trace) {
                         shared.delivered.notify_all();
@@ -310,7 +337,11 @@ pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
         };
         attempt += 1;
         let delay = backoff::delay(&shared.cfg.backoff, attempt);
-        let out_of_attempts = shared.cfg.backoff.max_attempts.is_some_and(|max| attempt > max);
+        let out_of_attempts = shared
+            .cfg
+            .backoff
+            .max_attempts
+            .is_some_and(|max| attempt > max);
         if out_of_attempts || started.elapsed() + delay >= shared.cfg.connect_timeout {
             return Err(error);
         }

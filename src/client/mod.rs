@@ -168,6 +168,11 @@ impl Client {
         self.shared.lock().outbox.len()
     }
 
+    /// Number of events waiting to be received.
+    pub fn queued_events(&self) -> usize {
+        self.shared.events_rx.len()
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.shared.is_closing() {
             return Err(Error::AlreadyClosed);
@@ -217,8 +222,14 @@ impl Client {
             }
             None => value,
         };
-        if payload.get("threadId").and_then(|t| t.as_str()).is_some_and(|t| t.trim().is_empty()) {
-            return Err(Error::InvalidArgument("message has an empty threadId".into()));
+        if payload
+            .get("threadId")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(Error::InvalidArgument(
+                "message has an empty threadId".into(),
+            ));
         }
         let message: Message = serde_json::from_value(payload)
             .map_err(|e| Error::InvalidArgument(format!("not a message.send payload: {e}")))?;
@@ -237,7 +248,11 @@ impl Client {
     /// configured one). Throttled like the official SDK: at most one per thread every 5 s
     /// unless `instantly`. Returns whether a frame was queued.
     pub fn noticed(&self, thread_id: &str, instantly: bool) -> Result<bool> {
-        let thread_id = if thread_id.is_empty() { self.thread_id() } else { thread_id };
+        let thread_id = if thread_id.is_empty() {
+            self.thread_id()
+        } else {
+            thread_id
+        };
         {
             let mut last = self.noticed_at.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
@@ -316,7 +331,8 @@ impl Client {
     }
 
     fn taken(&self, event: Event) -> Event {
-        if self.shared.paused.load(Ordering::Acquire) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.shared.paused.load(Ordering::SeqCst) {
             self.shared.waker.wake();
         }
         event

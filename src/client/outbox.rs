@@ -57,7 +57,11 @@ impl Outbox {
 
     /// Appends every frame not yet written on this connection to `out`, in order.
     pub(crate) fn take_unwritten(&mut self, out: &mut Vec<Arc<str>>) {
-        out.extend(self.entries.range(self.cursor..).map(|(_, (_, f))| f.clone()));
+        out.extend(
+            self.entries
+                .range(self.cursor..)
+                .map(|(_, (_, f))| f.clone()),
+        );
         self.cursor = self.next_seq;
     }
 
@@ -80,7 +84,11 @@ impl Outbox {
         if self.resend {
             return Vec::new();
         }
-        let written: Vec<u64> = self.entries.range(..first_unwritten).map(|(s, _)| *s).collect();
+        let written: Vec<u64> = self
+            .entries
+            .range(..first_unwritten)
+            .map(|(s, _)| *s)
+            .collect();
         let mut lost = Vec::with_capacity(written.len());
         for seq in written {
             if let Some((trace, _)) = self.entries.remove(&seq) {
@@ -161,10 +169,16 @@ mod tests {
     fn full_or_duplicate_is_refused_not_dropped() {
         let mut o = Outbox::new(1, true);
         o.push(TraceId(1), "a".into()).unwrap();
-        assert!(matches!(o.push(TraceId(2), "b".into()), Err(Error::OutboxFull(1))));
+        assert!(matches!(
+            o.push(TraceId(2), "b".into()),
+            Err(Error::OutboxFull(1))
+        ));
         let mut o = Outbox::new(5, true);
         o.push(TraceId(1), "a".into()).unwrap();
-        assert!(matches!(o.push(TraceId(1), "b".into()), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            o.push(TraceId(1), "b".into()),
+            Err(Error::InvalidArgument(_))
+        ));
         assert_eq!(o.len(), 1);
     }
 }

@@ -96,6 +96,9 @@ impl Shared {
         }
         self.delivered.notify_all();
         self.sleepers.notify_all();
-        self.stopped_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.stopped_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 }

@@ -32,11 +32,13 @@ impl Waker {
         }
     }
 
-    /// Called by the poller before it looks for work: clears the pending wake.
+    /// Called by the poller before it looks for work: clears the pending wake. The pipe is
+    /// drained before the flag is cleared: the other order could swallow the byte of a wake
+    /// that saw the cleared flag, leaving the flag set with nothing in the pipe.
     pub(crate) fn reset(&self) {
-        self.armed.store(false, Ordering::Release);
         let mut buf = [0u8; 64];
         while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        self.armed.store(false, Ordering::SeqCst);
     }
 
     pub(crate) fn fd(&self) -> RawFd {
@@ -46,7 +48,13 @@ impl Waker {
 
 /// Waits until the socket is readable (if `read`), writable (if `write`), the waker fires, or
 /// `timeout_ms` passes (-1: no timeout).
-pub(crate) fn poll(sock: RawFd, read: bool, write: bool, waker: RawFd, timeout_ms: i32) -> std::io::Result<()> {
+pub(crate) fn poll(
+    sock: RawFd,
+    read: bool,
+    write: bool,
+    waker: RawFd,
+    timeout_ms: i32,
+) -> std::io::Result<()> {
     let mut events = 0;
     if read {
         events |= libc::POLLIN;
@@ -55,8 +63,16 @@ pub(crate) fn poll(sock: RawFd, read: bool, write: bool, waker: RawFd, timeout_m
         events |= libc::POLLOUT;
     }
     let mut fds = [
-        libc::pollfd { fd: sock, events, revents: 0 },
-        libc::pollfd { fd: waker, events: libc::POLLIN, revents: 0 },
+        libc::pollfd {
+            fd: sock,
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: waker,
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     loop {
         // SAFETY: `fds` is a valid array of two initialised pollfd structs for the call.

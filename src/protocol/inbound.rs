@@ -190,7 +190,10 @@ pub fn decode(text: &str) -> Result<Inbound, DecodeError> {
             }
             let delivered = Delivered {
                 trace_id: trace_of(&payload),
-                thread_id: payload.get("threadId").and_then(Value::as_str).map(String::from),
+                thread_id: payload
+                    .get("threadId")
+                    .and_then(Value::as_str)
+                    .map(String::from),
                 payload,
             };
             Ok(Inbound::Delivered {

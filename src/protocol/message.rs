@@ -298,7 +298,12 @@ impl Serialize for Attachment {
 impl<'de> Deserialize<'de> for Attachment {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawAttachment::deserialize(d)?;
-        let field = |name: &str| raw.payload.get(name).and_then(Value::as_str).map(String::from);
+        let field = |name: &str| {
+            raw.payload
+                .get(name)
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
         Ok(match raw.kind.as_str() {
             "event" => Attachment::Event(
                 serde_json::from_value(raw.payload).map_err(serde::de::Error::custom)?,
@@ -306,13 +311,19 @@ impl<'de> Deserialize<'de> for Attachment {
             "flow" if raw.payload.as_object().is_some_and(|o| o.len() == 1) => {
                 match field("flowImmutableId") {
                     Some(flow_immutable_id) => Attachment::Flow { flow_immutable_id },
-                    None => Attachment::Other { kind: raw.kind, payload: raw.payload },
+                    None => Attachment::Other {
+                        kind: raw.kind,
+                        payload: raw.payload,
+                    },
                 }
             }
             "step" if raw.payload.as_object().is_some_and(|o| o.len() == 1) => {
                 match field("stepId") {
                     Some(step_id) => Attachment::Step { step_id },
-                    None => Attachment::Other { kind: raw.kind, payload: raw.payload },
+                    None => Attachment::Other {
+                        kind: raw.kind,
+                        payload: raw.payload,
+                    },
                 }
             }
             _ => Attachment::Other {

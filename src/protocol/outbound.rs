@@ -37,6 +37,7 @@ impl Outbound {
     /// The frame as JSON text, ready for the socket.
     pub fn to_json(&self) -> String {
         // Serializing these types cannot fail: every map key is a string.
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
     }
 }

@@ -9,7 +9,10 @@ use flowai_socket::{Client, Config, Event};
 use std::time::{Duration, Instant};
 
 /// Runs `body` on its own thread and panics if it has not finished within `limit`.
-pub fn watchdog<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn watchdog<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
         let out = body();
@@ -22,7 +25,9 @@ pub fn watchdog<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + S
             Ok(v) => v,
             Err(panic) => std::panic::resume_unwind(panic),
         },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("watchdog: test still running after {limit:?}"),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("watchdog: test still running after {limit:?}")
+        }
     }
 }
 
@@ -46,7 +51,11 @@ pub fn config_for(emulator: &Emulator) -> Config {
 
 /// Receives events until `pred` matches one (returned) or `limit` passes (panics), returning
 /// the events skipped on the way too.
-pub fn wait_event(client: &Client, limit: Duration, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
+pub fn wait_event(
+    client: &Client,
+    limit: Duration,
+    pred: impl Fn(&Event) -> bool,
+) -> (Event, Vec<Event>) {
     let deadline = Instant::now() + limit;
     let mut seen = Vec::new();
     loop {
@@ -62,11 +71,22 @@ pub fn wait_event(client: &Client, limit: Duration, pred: impl Fn(&Event) -> boo
 /// A self-signed certificate and PKCS#8 key for `localhost`, made with the `openssl` command.
 /// Returns `None` (after saying so) when `openssl` is missing, except under CI where that fails.
 pub fn localhost_certificate() -> Option<(String, String)> {
-    let dir = std::env::temp_dir().join(format!("flowai-tls-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = std::env::temp_dir().join(format!(
+        "flowai-tls-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         .arg("-keyout")
@@ -78,11 +98,17 @@ pub fn localhost_certificate() -> Option<(String, String)> {
         .status()
         .is_ok_and(|s| s.success());
     if !made {
-        assert!(std::env::var_os("CI").is_none(), "openssl is required for the TLS tests under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required for the TLS tests under CI"
+        );
         eprintln!("openssl not available: skipping a TLS test");
         return None;
     }
-    let pair = (std::fs::read_to_string(&cert).unwrap(), std::fs::read_to_string(&key).unwrap());
+    let pair = (
+        std::fs::read_to_string(&cert).unwrap(),
+        std::fs::read_to_string(&key).unwrap(),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Some(pair)
 }

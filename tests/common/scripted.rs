@@ -39,7 +39,9 @@ fn answer_socket_info(mut stream: TcpStream, port: u16) {
 }
 
 fn play(stream: TcpStream, script: Vec<Step>) {
-    let Ok(mut ws) = tungstenite::accept(stream) else { return };
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
+    };
     for step in script {
         match step {
             Step::Text(t) => {
@@ -81,6 +83,8 @@ impl Scripted {
                 }
             }
         });
-        Scripted { base_url: format!("http://127.0.0.1:{port}") }
+        Scripted {
+            base_url: format!("http://127.0.0.1:{port}"),
+        }
     }
 }

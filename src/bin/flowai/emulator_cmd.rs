@@ -29,7 +29,10 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .reply(!args.no_reply);
     let emulator = Emulator::start(config)?;
     println!("flowai emulator listening on {}", emulator.base_url());
-    println!("try: FLOWAI_CLIENT_ID=local FLOWAI_BASE_URL={} cargo run --example quickstart", emulator.base_url());
+    println!(
+        "try: FLOWAI_CLIENT_ID=local FLOWAI_BASE_URL={} cargo run --example quickstart",
+        emulator.base_url()
+    );
     loop {
         std::thread::park();
     }

@@ -36,7 +36,8 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => Message::text(&args.speech),
     };
     if args.event.is_some() && !args.speech.is_empty() {
-        message = Message::text(&args.speech).with_attachment(Attachment::event(args.event.as_deref().unwrap_or_default()));
+        message = Message::text(&args.speech)
+            .with_attachment(Attachment::event(args.event.as_deref().unwrap_or_default()));
     }
     let client = Client::connect(config)?;
     let trace = client.send(message)?;

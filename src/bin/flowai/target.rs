@@ -37,7 +37,10 @@ impl TargetArgs {
                     "flowai: no clientId given; using an embedded emulator at {}",
                     emulator.base_url()
                 );
-                (Config::new("local-emulator").base_url(emulator.base_url()), Some(emulator))
+                (
+                    Config::new("local-emulator").base_url(emulator.base_url()),
+                    Some(emulator),
+                )
             }
         };
         let config = match &self.base_url {

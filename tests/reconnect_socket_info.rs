@@ -1,0 +1,87 @@
+//! `socket.info` refusals during reconnect: 503 three times then OK connects after three
+//! backoffs; 401 gives up at once with a final error and no further attempt.
+
+mod common;
+
+use flowai_socket::{Client, Event};
+use std::time::Duration;
+
+#[test]
+fn three_503_then_ok_reconnects_after_three_backoffs() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        let client = Client::connect(common::config_for(&emulator)).unwrap();
+        emulator.faults().refuse_socket_info(503, 3);
+        emulator.faults().drop_after_frames(1);
+        client
+            .send(flowai_socket::Message::text("trigger the drop"))
+            .unwrap();
+        common::wait_event(&client, Duration::from_secs(5), |e| {
+            matches!(e, Event::Disconnected { .. })
+        });
+        emulator.faults().drop_after_frames(0);
+        let (_, skipped) = common::wait_event(&client, Duration::from_secs(10), |e| {
+            matches!(e, Event::Connected { .. })
+        });
+        let attempts: Vec<u32> = skipped
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reconnecting { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            attempts,
+            [1, 2, 3, 4],
+            "three refused attempts, the fourth connects"
+        );
+        assert_eq!(emulator.stats().socket_info_refused, 3);
+    });
+}
+
+#[test]
+fn initial_connect_retries_503_within_the_connect_timeout() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        emulator.faults().refuse_socket_info(503, 3);
+        let client =
+            Client::connect(common::config_for(&emulator)).expect("connects after 3 refusals");
+        assert!(client.is_connected());
+        assert_eq!(emulator.stats().socket_info_refused, 3);
+    });
+}
+
+#[test]
+fn unauthorized_gives_up_at_once_with_a_final_error() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        let client = Client::connect(common::config_for(&emulator)).unwrap();
+        emulator.faults().refuse_socket_info(401, 100);
+        emulator.faults().drop_after_frames(1);
+        client
+            .send(flowai_socket::Message::text("trigger the drop"))
+            .unwrap();
+        let (event, _) = common::wait_event(&client, Duration::from_secs(10), |e| {
+            matches!(e, Event::Closed { .. })
+        });
+        let Event::Closed { reason } = event else {
+            unreachable!()
+        };
+        assert!(reason.contains("401"), "{reason}");
+        let requests = emulator.stats().socket_info_requests;
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            emulator.stats().socket_info_requests,
+            requests,
+            "no retry after a final error"
+        );
+        assert!(matches!(
+            client.send(flowai_socket::Message::text("x")),
+            Err(flowai_socket::Error::ConnectionClosed(_))
+        ));
+        assert!(client.recv_timeout(Duration::from_millis(10)).is_err());
+        // 401 on the very first connect is a final error too.
+        let err = Client::connect(common::config_for(&emulator)).unwrap_err();
+        assert!(err.is_final(), "{err}");
+    });
+}
