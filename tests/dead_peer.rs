@@ -48,13 +48,18 @@ fn a_server_that_accepts_and_never_answers_times_out_the_connect() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
-        let cfg = flowai_socket::Config::new("c").base_url(base).connect_timeout(Duration::from_millis(400));
+        let cfg = flowai_socket::Config::new("c")
+            .base_url(base)
+            .connect_timeout(Duration::from_millis(400));
         let started = Instant::now();
         let err = Client::connect(cfg).unwrap_err();
         let took = started.elapsed();
         assert!(matches!(err, flowai_socket::Error::Timeout(_)), "{err:?}");
         assert!(err.is_retryable());
-        assert!(took < Duration::from_secs(3), "bounded by the connect timeout: {took:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "bounded by the connect timeout: {took:?}"
+        );
         drop(held);
     });
 }

@@ -2,7 +2,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
@@ -10,25 +9,13 @@ use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
+mod common;
+
 type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
-/// Runs `f` in a thread and fails if it takes longer than 20 s (so a hang fails the test).
+/// Runs `f` under the shared watchdog: a hang fails the test after 20 s.
 fn watchdog<F: FnOnce() + Send + 'static>(f: F) {
-    let (tx, rx) = mpsc::channel();
-    let h = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // the body panicked: re-raise its panic
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test timed out after 20 s (hang?)"),
-    }
+    common::watchdog(Duration::from_secs(20), f)
 }
 
 struct HttpResp {
@@ -925,34 +912,9 @@ fn pipelined_throughput_and_wait_for() {
 #[test]
 fn tls_mode() {
     watchdog(|| {
-        let dir = std::env::temp_dir().join(format!("flowai-emu-tls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let ok = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("openssl not available: skipping the TLS test");
+        let Some((cert, key)) = common::localhost_certificate() else {
             return;
-        }
-        let cert = std::fs::read_to_string(cert).unwrap();
-        let key = std::fs::read_to_string(key).unwrap();
+        };
         let emu = start(EmulatorConfig::default().tls(&cert, &key).unwrap());
         assert_eq!(emu.base_url(), format!("https://localhost:{}", emu.port()));
         let connector = native_tls::TlsConnector::builder()
@@ -994,6 +956,5 @@ fn tls_mode() {
             assert_eq!(recv(&mut ws)["type"], "message.delivered");
             assert_eq!(recv(&mut ws)["type"], "message.received");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     });
 }

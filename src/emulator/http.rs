@@ -707,8 +707,5 @@ fn ws_upgrade(inner: &Arc<Inner>, id: u64, mut stream: Stream, req: Request, lef
     let resp = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
-    if stream.write_all(resp.as_bytes()).is_err() || stream.flush().is_err() {
-        return;
-    }
-    ws::run(inner, id, stream, leftover, thread);
+    ws::run(inner, id, stream, resp.as_bytes(), leftover, thread);
 }

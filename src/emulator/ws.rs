@@ -1,7 +1,7 @@
 //! The WebSocket side: one thread per connection, batched reads and writes around `poll`.
 
 use std::collections::{HashSet, VecDeque};
-use std::io;
+use std::io::{self, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -93,17 +93,16 @@ struct Conn {
     fatal: bool,
 }
 
-/// Runs a WebSocket connection whose 101 response has been written.
+/// Registers a WebSocket connection, writes its 101 response (registered first, so a client
+/// that sees the upgrade also sees the connection in stats and `push_secret`), and runs it.
 pub(crate) fn run(
     inner: &Arc<Inner>,
     id: u64,
-    stream: Stream,
+    mut stream: Stream,
+    response: &[u8],
     leftover: Vec<u8>,
     thread: Option<String>,
 ) {
-    if stream.tcp().set_nonblocking(true).is_err() {
-        return;
-    }
     let Ok(wake) = WakePipe::new() else {
         return;
     };
@@ -121,6 +120,13 @@ pub(crate) fn run(
     inc(&c.ws_connections);
     inc(&c.open_connections);
     inner.notify();
+    let written = stream.write_all(response).and_then(|()| stream.flush());
+    if written.is_err() || stream.tcp().set_nonblocking(true).is_err() {
+        lock(&inner.conns).remove(&id);
+        c.open_connections.fetch_sub(1, Ordering::Relaxed);
+        inner.notify();
+        return;
+    }
     let config = WebSocketConfig::default()
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20));
