@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::protocol::Originator;
+use crate::state::SessionPolicy;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -64,6 +65,11 @@ pub struct Config {
     pub(crate) max_outbox: usize,
     pub(crate) max_queued_events: usize,
     pub(crate) state_file: Option<PathBuf>,
+    pub(crate) session_policy: SessionPolicy,
+    /// Set by [`Config::thread_id`]: an explicit threadId wins over the state file's.
+    pub(crate) thread_id_set: bool,
+    /// Set by [`Config::session_id`]: an explicit sessionId wins over the state file's.
+    pub(crate) session_id_set: bool,
 }
 
 impl Config {
@@ -94,6 +100,9 @@ impl Config {
             max_outbox: 10_000,
             max_queued_events: 10_000,
             state_file: None,
+            session_policy: SessionPolicy::Keep,
+            thread_id_set: false,
+            session_id_set: false,
         }
     }
 
@@ -117,12 +126,14 @@ impl Config {
     /// The default threadId for messages that name none.
     pub fn thread_id(mut self, thread_id: impl Into<String>) -> Self {
         self.thread_id = thread_id.into();
+        self.thread_id_set = true;
         self
     }
 
     /// The sessionId (kept across reconnects; default random 32 hex).
     pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
         self.session_id = session_id.into();
+        self.session_id_set = true;
         self
     }
 
@@ -218,9 +229,18 @@ impl Config {
         self
     }
 
-    /// A file that keeps threadId, sessionId and secret across restarts.
+    /// A file that keeps threadId, sessionId and secrets across restarts, written atomically
+    /// (see [`crate::state`] for the format, what wins over explicit settings, and what a
+    /// corrupt file does).
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
+        self
+    }
+
+    /// Whether a restart with a state file reuses the saved sessionId
+    /// ([`SessionPolicy::Keep`], the default, as the official SDK) or makes a new one.
+    pub fn session_policy(mut self, policy: SessionPolicy) -> Self {
+        self.session_policy = policy;
         self
     }
 

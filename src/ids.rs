@@ -58,7 +58,7 @@ mod tests {
         let client_id = base64::engine::general_purpose::STANDARD.encode("proj123|chan456");
         let t = thread_id_for(&client_id);
         assert!(t.ends_with("|chan456"), "{t}");
-        assert_eq!(t.len(), 32 + 1 + 6);
+        assert_eq!(t.len(), 32 + 1 + "chan456".len());
         assert_eq!(thread_id_for("not base64 !").len(), 32);
     }
 }

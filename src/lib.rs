@@ -31,11 +31,15 @@ mod error;
 pub mod handshake;
 pub mod ids;
 pub mod protocol;
+pub mod rest;
+pub mod state;
 
 pub use client::{Client, Event, Events};
 pub use config::{Backoff, Config};
 pub use error::{Error, Result};
 pub use protocol::{Attachment, Message, Metadata, Originator, Profile, Role, TraceId};
+pub use rest::{History, HistoryEntry, UploadResult};
+pub use state::SessionPolicy;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;

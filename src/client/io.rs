@@ -38,9 +38,26 @@ pub(crate) fn establish(shared: &Shared) -> Result<Socket> {
     };
     let info = handshake::fetch_socket_info(&shared.http, cfg, ids)?;
     if let Some(secret) = info.secret {
-        shared.lock().secrets.insert(cfg.thread_id.clone(), secret);
+        adopt_secret(shared, secret);
     }
     handshake::connect_websocket(cfg, &info.endpoint)
+}
+
+/// Keeps a new secret for the configured thread and, when it changed, saves the state file
+/// (a failed save is logged: the connection goes on).
+fn adopt_secret(shared: &Shared, secret: String) {
+    let thread = &shared.cfg.thread_id;
+    let previous = shared.lock().secrets.insert(thread.clone(), secret.clone());
+    if previous.as_ref() != Some(&secret) {
+        if let Err(e) = save_state(shared) {
+            log::warn!("flowai: {e}");
+        }
+    }
+}
+
+/// Writes the state file, if one is configured.
+pub(crate) fn save_state(shared: &Shared) -> Result<()> {
+    crate::state::persist(&shared.cfg, || shared.lock().secrets.clone())
 }
 
 /// The thread body: serve the connection, reconnect after losses, stop on close or a final
@@ -305,10 +322,7 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
             }
             Inbound::AgentTyping(p) => Event::AgentTyping(p),
             Inbound::SecretGenerated(secret) => {
-                shared
-                    .lock()
-                    .secrets
-                    .insert(shared.cfg.thread_id.clone(), secret.clone());
+                adopt_secret(shared, secret.clone());
                 Event::SecretGenerated { secret }
             }
             Inbound::Interruption(p) => Event::Interruption(p),

@@ -79,13 +79,10 @@ impl Client {
     /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
     pub fn connect(cfg: Config) -> Result<Client> {
         cfg.validate()?;
+        let (cfg, secrets) = crate::state::prepare(cfg)?;
         let http = crate::handshake::http_agent(&cfg)?;
         let (events_tx, events_rx) = crossbeam_channel::unbounded();
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
-        let mut secrets = HashMap::new();
-        if let Some(secret) = &cfg.secret {
-            secrets.insert(cfg.thread_id.clone(), secret.clone());
-        }
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox),
@@ -110,6 +107,7 @@ impl Client {
             cfg,
         });
         let socket = io::first_connect(&shared)?;
+        io::save_state(&shared)?;
         io::announce_connected(&shared, 1);
         let (done_tx, io_done) = crossbeam_channel::bounded(1);
         let mut threads = Vec::new();
@@ -151,6 +149,14 @@ impl Client {
     /// The sessionId of this client (kept across reconnects).
     pub fn session_id(&self) -> &str {
         &self.shared.cfg.session_id
+    }
+
+    /// The HTTP agent and config for the REST calls (`crate::rest`); fails after `close()`.
+    pub(crate) fn rest_parts(&self) -> Result<(&ureq::Agent, &Config)> {
+        if self.shared.is_closing() {
+            return Err(Error::AlreadyClosed);
+        }
+        Ok((&self.shared.http, &self.shared.cfg))
     }
 
     /// The nonce known for a thread, if any.

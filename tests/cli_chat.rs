@@ -1,0 +1,273 @@
+//! A whole conversation through `flowai chat` with piped stdin, against an emulator started by
+//! the test: text, buttons and quick replies picked by number, an event, agent typing, an
+//! interruption, a new secret, the history, and `/quit`; the transcript is checked line by
+//! line, in order.
+//!
+//! The `flowai` binary needs the `cli` feature. Under `cargo test --features cli` cargo builds
+//! it and the test uses it; under plain `cargo test` the test builds it with
+//! `cargo build --features cli --bin flowai` (same target directory) and finds it from
+//! cargo's JSON messages. (`CARGO_BIN_EXE_flowai` is set even when the bin was not built
+//! because its required feature is off, so it is trusted only with the feature on.)
+
+use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the conversation itself may take (the build of the binary is not counted).
+const CONVERSATION_LIMIT: Duration = Duration::from_secs(60);
+
+fn flowai_binary() -> PathBuf {
+    if let (true, Some(path)) = (cfg!(feature = "cli"), option_env!("CARGO_BIN_EXE_flowai")) {
+        return path.into();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--features",
+            "cli",
+            "--bin",
+            "flowai",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cannot run cargo to build the flowai binary");
+    assert!(output.status.success(), "building flowai failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flowai")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported no flowai executable")
+}
+
+struct Run {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `flowai chat` with `script` on stdin; kills it and fails after the limit (watchdog).
+fn chat(binary: &PathBuf, args: &[&str], script: &str) -> Run {
+    let mut child = Command::new(binary)
+        .arg("chat")
+        .args(args)
+        .env_remove("FLOWAI_CLIENT_ID")
+        .env_remove("FLOWAI_BASE_URL")
+        .env_remove("FLOWAI_THREAD_ID")
+        .env_remove("FLOWAI_STATE_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start flowai");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + CONVERSATION_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "flowai chat hung for {CONVERSATION_LIMIT:?}; output so far:\n{}",
+                out.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Checks that `expected` lines appear in `transcript` in this order (other lines may be
+/// between them).
+fn assert_in_order(transcript: &str, expected: &[&str]) {
+    let lines: Vec<&str> = transcript.lines().collect();
+    let mut at = 0;
+    for want in expected {
+        match lines[at..].iter().position(|l| l == want) {
+            Some(i) => at += i + 1,
+            None => {
+                panic!("line {want:?} missing (or out of order) in the transcript:\n{transcript}")
+            }
+        }
+    }
+}
+
+const SCRIPT: &str = "\
+hello
+buttons
+1
+quick replies
+2
+/event MY EVENT
+typing
+interrupt
+secret
+/history
+/nope
+/quit
+this line is never read
+";
+
+#[test]
+fn a_whole_conversation_through_flowai_chat() {
+    let binary = flowai_binary();
+    let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+    let base = emu.base_url();
+    let args = [
+        "--base-url",
+        &base,
+        "--client-id",
+        "cli-test",
+        "--thread",
+        "cli-thread",
+        "--reply-timeout",
+        "10",
+    ];
+    let run = chat(&binary, &args, SCRIPT);
+    assert!(
+        run.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        run.status,
+        run.stdout,
+        run.stderr
+    );
+    let t = &run.stdout;
+    assert!(
+        t.lines()
+            .next()
+            .unwrap_or_default()
+            .starts_with("* connected (thread cli-thread, session "),
+        "{t}"
+    );
+    assert_in_order(
+        t,
+        &[
+            "you: hello",
+            "Echo Bot: You said: hello",
+            "you: buttons",
+            "Echo Bot: Pick one",
+            "  1. Red",
+            "  2. Blue",
+            "you: 1",
+            "Echo Bot: You said: Red",
+            "you: quick replies",
+            "Echo Bot: Yes or no?",
+            "  1. Yes",
+            "  2. No",
+            "you: 2",
+            "Echo Bot: You said: No",
+            "you: /event MY EVENT",
+            "Echo Bot: Event MY EVENT received",
+            "you: typing",
+            "* agent is typing...",
+            "Echo Bot: You said: typing",
+            "you: interrupt",
+            "* conversation interrupted (a human took over)",
+            "you: secret",
+            "* new secret received",
+            "Echo Bot: You said: secret",
+            "you: /history",
+            "* history of cli-thread (17 entries)",
+            "  you: hello",
+            "  Echo Bot: You said: hello",
+            "  you: Red",
+            "  you: [event MY EVENT]",
+            "  Echo Bot: Event MY EVENT received",
+            "  you: interrupt",
+            "  Echo Bot: You said: secret",
+            "you: /nope",
+            "* unknown command /nope (try /help)",
+            "you: /quit",
+        ],
+    );
+    assert!(!t.contains("never read"), "{t}");
+    assert!(!t.contains("no reply within"), "{t}");
+    // What the server saw: the picked choices were sent as the user's words, and the chat
+    // marked the thread as noticed after showing replies.
+    let sent: Vec<String> = emu
+        .history("cli-thread")
+        .iter()
+        .filter(|e| e["type"] == "message.send")
+        .map(|e| {
+            e["payload"]["speech"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "hello",
+            "buttons",
+            "Red",
+            "quick replies",
+            "No",
+            "event attachment",
+            "typing",
+            "interrupt",
+            "secret"
+        ]
+    );
+    assert!(emu.stats().noticed >= 1);
+}
+
+#[test]
+fn end_of_input_ends_the_chat_cleanly() {
+    let binary = flowai_binary();
+    let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+    let base = emu.base_url();
+    let run = chat(
+        &binary,
+        &["--base-url", &base, "--client-id", "cli-test"],
+        "\nhi there\n",
+    );
+    assert!(
+        run.status.success(),
+        "exit {:?}\n{}\n{}",
+        run.status,
+        run.stdout,
+        run.stderr
+    );
+    assert_in_order(
+        &run.stdout,
+        &["you: hi there", "Echo Bot: You said: hi there"],
+    );
+    // A server that is not there: a clear error and a failure status, no hang.
+    emu.stop();
+    let run = chat(
+        &binary,
+        &["--base-url", &base, "--client-id", "cli-test"],
+        "hi\n",
+    );
+    assert!(!run.status.success());
+    assert!(run.stderr.contains("flowai: "), "{}", run.stderr);
+}
