@@ -3,44 +3,23 @@
 //! state file continues the same thread, session and secret, explicit ids win over the file,
 //! and a bad state file is a clear `Error::Config` that leaves the file alone.
 
+mod common;
+
 use base64::Engine;
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::state::SavedState;
 use flowai_socket::{Client, Config, Error, Event, Message, SessionPolicy};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Runs `f` on a thread and fails the test if it takes longer than 30 s.
+/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = handle.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for 30 s"),
-    }
+    common::watchdog(Duration::from_secs(30), f)
 }
 
 /// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut before = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match client.recv_timeout(left).expect("client stopped") {
-            Some(e) if pred(&e) => return (e, before),
-            Some(e) => before.push(e),
-            None => panic!("no {what} within 10 s; saw {before:?}"),
-        }
-    }
+fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
+    common::wait_event(client, Duration::from_secs(10), pred)
 }
 
 fn is_hex32(s: &str) -> bool {

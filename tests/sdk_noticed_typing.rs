@@ -1,27 +1,15 @@
 //! `thread.noticed` (throttled like the SDK: one per thread per 5 s unless `instantly`) and
 //! `activity.user.typing`, as the emulator sees them.
 
+mod common;
+
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Originator};
-use std::sync::mpsc;
 use std::time::Duration;
 
-/// Runs `f` on a thread and fails the test if it takes longer than 30 s.
+/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = handle.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for 30 s"),
-    }
+    common::watchdog(Duration::from_secs(30), f)
 }
 
 fn client(emu: &Emulator) -> Client {

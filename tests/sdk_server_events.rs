@@ -3,41 +3,20 @@
 //! agent.typing, interruption.occurred, secret.generated, error, a frame that is not JSON, and
 //! the connection events (connected, disconnected, reconnecting, not delivered, closed).
 
+mod common;
+
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Runs `f` on a thread and fails the test if it takes longer than 30 s.
+/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = handle.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung for 30 s"),
-    }
+    common::watchdog(Duration::from_secs(30), f)
 }
 
 /// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut before = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match client.recv_timeout(left).expect("client stopped") {
-            Some(e) if pred(&e) => return (e, before),
-            Some(e) => before.push(e),
-            None => panic!("no {what} within 10 s; saw {before:?}"),
-        }
-    }
+fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
+    common::wait_event(client, Duration::from_secs(10), pred)
 }
 
 fn named(name: &'static str) -> impl Fn(&Event) -> bool {
@@ -188,6 +167,29 @@ fn closed_when_the_connection_is_lost_and_reconnect_is_off() {
         assert!(
             c.recv_timeout(Duration::from_secs(1)).is_err(),
             "nothing after closed"
+        );
+    });
+}
+
+#[test]
+fn a_frame_of_an_unknown_type_is_handed_over_whole() {
+    watchdog(|| {
+        let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+        let c = connect(&emu, |c| c);
+        until(&c, "connected", named("connected"));
+        let frame = r#"{"type":"survey.requested","payload":{"threadId":"jane","questions":[1,2]},"extra":true}"#;
+        assert_eq!(emu.faults().push_frame("jane", frame), 1);
+        let (event, _) = until(&c, "unknown", named("unknown"));
+        let Event::Unknown(raw) = event else {
+            unreachable!()
+        };
+        assert_eq!(
+            raw,
+            serde_json::from_str::<serde_json::Value>(frame).unwrap()
+        );
+        assert_eq!(
+            raw.pointer("/payload/threadId").and_then(|t| t.as_str()),
+            Some("jane")
         );
     });
 }

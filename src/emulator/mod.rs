@@ -343,6 +343,15 @@ impl Faults {
         inner.push_to_thread(thread_id, vec![(ws::Kind::Other, frame)])
     }
 
+    /// Sends this text frame, exactly as given, to the open connections of `thread_id` (to see
+    /// how a client takes frames of any type or shape); returns how many connections it reached.
+    pub fn push_frame(&self, thread_id: &str, text: &str) -> usize {
+        let Some(inner) = self.inner.upgrade() else {
+            return 0;
+        };
+        inner.push_to_thread(thread_id, vec![(ws::Kind::Other, text.to_string())])
+    }
+
     /// Turn every fault off.
     pub fn reset(&self) {
         self.drop_after_frames(0);
