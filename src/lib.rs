@@ -28,13 +28,14 @@
 mod client;
 pub mod config;
 mod error;
+pub mod ffi;
 pub mod handshake;
 pub mod ids;
 pub mod protocol;
 pub mod rest;
 pub mod state;
 
-pub use client::{Client, Event, Events};
+pub use client::{Client, Dispatcher, Event, Events};
 pub use config::{Backoff, Config};
 pub use error::{Error, Result};
 pub use protocol::{Attachment, Message, Metadata, Originator, Profile, Role, TraceId};

@@ -1,0 +1,711 @@
+"""Python bindings for flowai-socket, a blocking client for the Flow (flow.ai) Socket API.
+
+A thin ctypes wrapper over the C library (``include/flowai.h``)::
+
+    from flowai_socket import Client
+
+    with Client("YOUR CLIENTID", thread_id="jane.doe") as client:
+        trace = client.send({"speech": "Hi there!"})
+        client.wait_delivered(trace)
+        for event in client:
+            if event.is_reply:
+                print(event.text)
+                break
+
+The library is loaded from the path in ``FLOWAI_LIB``, or found in the cargo target directory
+of this source tree (``target/release`` or ``target/debug``, the newest). Every wait is done
+in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``. Clients still
+open at interpreter exit are closed by an ``atexit`` hook.
+
+Receiving is best done by polling ``recv`` (or iterating) in your own thread. A callback
+(``set_callback``) is also offered: it runs on the library's dispatcher thread and takes the
+GIL for each event; it is unregistered by ``close``.
+"""
+
+import atexit
+import ctypes
+import json as _json
+import os
+import sys
+import threading
+import time
+import weakref
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    byref,
+    c_char_p,
+    c_double,
+    c_int32,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+
+__all__ = [
+    "Client",
+    "Message",
+    "Event",
+    "FlowaiError",
+    "FlowaiTimeout",
+    "FlowaiClosed",
+    "ROLE_EXTERNAL",
+    "ROLE_MODERATOR",
+    "load_library",
+    "version",
+]
+
+# flowai_result codes (never renumbered).
+OK = 0
+NULL_ARGUMENT = 1
+INVALID_UTF8 = 2
+INVALID_ARGUMENT = 3
+INVALID_STATE = 4
+CONFIG = 5
+TIMEOUT = 6
+CLOSED = 7
+CONNECTION_CLOSED = 8
+REJECTED = 9
+UNAVAILABLE = 10
+PROTOCOL = 11
+NETWORK = 12
+TLS = 13
+OUTBOX_FULL = 14
+NOT_DELIVERED = 15
+IO = 16
+PANIC = 17
+
+# flowai_event_type values.
+EVENT_INVALID = 0
+EVENT_CONNECTED = 1
+EVENT_DELIVERED = 2
+EVENT_ACTIVITIES_DELIVERED = 3
+EVENT_REPLY = 4
+EVENT_ACTIVITIES_CREATED = 5
+EVENT_SERVER_ERROR = 6
+EVENT_AGENT_TYPING = 7
+EVENT_SECRET_GENERATED = 8
+EVENT_INTERRUPTION = 9
+EVENT_PROTOCOL_ERROR = 10
+EVENT_UNKNOWN = 11
+EVENT_DISCONNECTED = 12
+EVENT_RECONNECTING = 13
+EVENT_NOT_DELIVERED = 14
+EVENT_CLOSED = 15
+
+# The longest single blocking call, so KeyboardInterrupt is seen promptly.
+_SLICE_MS = 200
+
+_EVENT_CALLBACK = CFUNCTYPE(None, c_void_p, c_void_p)
+
+# (name, restype, argtypes) of every C function this module uses. Borrowed or static
+# strings are c_char_p (ctypes copies them); a string the caller owns comes back through a
+# c_void_p so it can be given to flowai_string_free.
+_SIGNATURES = [
+    ("flowai_version", c_char_p, []),
+    ("flowai_abi_version", c_uint32, []),
+    ("flowai_result_str", c_char_p, [c_uint32]),
+    ("flowai_result_is_retryable", c_int32, [c_uint32]),
+    ("flowai_last_error", c_char_p, []),
+    ("flowai_string_free", None, [c_void_p]),
+    ("flowai_config_new", c_uint32, [c_char_p, POINTER(c_void_p)]),
+    ("flowai_config_free", None, [c_void_p]),
+    ("flowai_config_set_base_url", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_thread_id", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_session_id", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_origin", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_keepalive_ms", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_config_set_pong_timeout_ms", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_config_set_connect_timeout_ms", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_config_add_root_certificate_pem", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_reconnect", c_uint32, [c_void_p, c_int32]),
+    ("flowai_client_connect", c_uint32, [c_void_p, POINTER(c_void_p)]),
+    ("flowai_client_send_json", c_uint32, [c_void_p, c_char_p, POINTER(c_uint64)]),
+    ("flowai_client_wait_delivered", c_uint32, [c_void_p, c_uint64, c_uint32]),
+    ("flowai_client_flush", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_client_recv", c_uint32, [c_void_p, c_uint32, POINTER(c_void_p)]),
+    ("flowai_client_set_callback", c_uint32, [c_void_p, _EVENT_CALLBACK, c_void_p]),
+    ("flowai_client_noticed", c_uint32, [c_void_p, c_char_p, c_int32, POINTER(c_int32)]),
+    ("flowai_client_user_typing", c_uint32, [c_void_p]),
+    ("flowai_client_is_connected", c_int32, [c_void_p]),
+    ("flowai_client_thread_id", c_char_p, [c_void_p]),
+    ("flowai_client_session_id", c_char_p, [c_void_p]),
+    ("flowai_client_close", c_uint32, [c_void_p]),
+    ("flowai_client_free", None, [c_void_p]),
+    ("flowai_event_kind", c_uint32, [c_void_p]),
+    ("flowai_event_name", c_char_p, [c_void_p]),
+    ("flowai_event_thread_id", c_char_p, [c_void_p]),
+    ("flowai_event_trace_id", c_uint64, [c_void_p]),
+    ("flowai_event_text", c_char_p, [c_void_p]),
+    ("flowai_event_json", c_char_p, [c_void_p]),
+    ("flowai_event_free", None, [c_void_p]),
+    ("flowai_client_send", c_uint32, [c_void_p, c_void_p, POINTER(c_uint64)]),
+    ("flowai_client_pending", c_size_t, [c_void_p]),
+    ("flowai_message_new", c_void_p, []),
+    ("flowai_message_free", None, [c_void_p]),
+    ("flowai_message_set_thread_id", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_trace_id", c_uint32, [c_void_p, c_uint64]),
+    ("flowai_message_set_speech", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_originator_name", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_originator_role", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_message_set_profile_full_name", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_first_name", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_last_name", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_gender", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_locale", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_country", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_email", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_picture", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_description", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_location", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_profile_timezone", c_uint32, [c_void_p, c_double]),
+    ("flowai_message_set_originator_metadata", c_uint32, [c_void_p, c_char_p, c_char_p]),
+    ("flowai_message_set_language", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_timezone", c_uint32, [c_void_p, c_double]),
+    ("flowai_message_add_param", c_uint32, [c_void_p, c_char_p, c_char_p]),
+    ("flowai_message_set_event", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_opening_event", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_flow", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_message_set_step", c_uint32, [c_void_p, c_char_p]),
+    # Owned string out: c_void_p, read with ctypes.string_at, freed with flowai_string_free.
+    ("flowai_message_to_json", c_uint32, [c_void_p, POINTER(c_void_p)]),
+]
+
+_lib = None
+_lib_lock = threading.Lock()
+
+
+def _library_names():
+    if sys.platform == "darwin":
+        return ["libflowai_socket.dylib"]
+    if sys.platform == "win32":
+        return ["flowai_socket.dll"]
+    return ["libflowai_socket.so"]
+
+
+def _find_library():
+    path = os.environ.get("FLOWAI_LIB")
+    if path:
+        return path
+    here = os.path.dirname(os.path.abspath(__file__))
+    targets = [os.environ.get("CARGO_TARGET_DIR"), os.path.join(here, "..", "target")]
+    found = []
+    for target in filter(None, targets):
+        for profile in ("release", "debug"):
+            for name in _library_names():
+                candidate = os.path.join(target, profile, name)
+                if os.path.exists(candidate):
+                    found.append(candidate)
+    if not found:
+        raise OSError(
+            "libflowai_socket not found: build it with `cargo build` (or --release), or set "
+            "FLOWAI_LIB to its path"
+        )
+    return max(found, key=os.path.getmtime)
+
+
+def load_library(path=None):
+    """Loads the C library (once) and declares the signature of every function used."""
+    global _lib
+    with _lib_lock:
+        if _lib is None:
+            lib = ctypes.CDLL(path or _find_library())
+            for name, restype, argtypes in _SIGNATURES:
+                function = getattr(lib, name)
+                function.restype = restype
+                function.argtypes = argtypes
+            _lib = lib
+        return _lib
+
+
+def version():
+    """The library version, e.g. ``"0.1.0"``."""
+    return load_library().flowai_version().decode()
+
+
+class FlowaiError(Exception):
+    """A failed call: ``code`` is the flowai_result, ``message`` the library's details."""
+
+    def __init__(self, code, message, call=""):
+        self.code = code
+        self.message = message
+        self.call = call
+        lib = load_library()
+        self.code_text = lib.flowai_result_str(code).decode()
+        self.retryable = bool(lib.flowai_result_is_retryable(code))
+        super().__init__(f"{call}: {self.code_text} ({code}): {message}" if call else message)
+
+
+class FlowaiTimeout(FlowaiError):
+    """A call that takes a timeout did not finish in time."""
+
+
+class FlowaiClosed(FlowaiError):
+    """The client was closed (by ``close``) or has stopped for good (final error)."""
+
+
+def _raise(code, call):
+    if code == OK:
+        return
+    text = load_library().flowai_last_error().decode("utf-8", "replace")
+    cls = FlowaiError
+    if code == TIMEOUT:
+        cls = FlowaiTimeout
+    elif code in (CLOSED, CONNECTION_CLOSED):
+        cls = FlowaiClosed
+    raise cls(code, text, call)
+
+
+def _bytes(text):
+    return text.encode("utf-8") if isinstance(text, str) else text
+
+
+def _text(raw):
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+class Event:
+    """One event of a client, copied out of the library (no handle to free)."""
+
+    __slots__ = ("kind", "name", "thread_id", "trace_id", "text", "json")
+
+    def __init__(self, handle):
+        lib = load_library()
+        self.kind = lib.flowai_event_kind(handle)
+        self.name = _text(lib.flowai_event_name(handle))
+        self.thread_id = _text(lib.flowai_event_thread_id(handle))
+        self.trace_id = lib.flowai_event_trace_id(handle) or None
+        self.text = _text(lib.flowai_event_text(handle))
+        self.json = _text(lib.flowai_event_json(handle))
+
+    @property
+    def data(self):
+        """The whole event as a dict (the JSON parsed)."""
+        return _json.loads(self.json)
+
+    @property
+    def is_reply(self):
+        """True for a bot or agent reply (``message.received`` / ``activities.created``)."""
+        return self.kind in (EVENT_REPLY, EVENT_ACTIVITIES_CREATED)
+
+    @property
+    def is_delivered(self):
+        """True for a delivery acknowledgement (``message.delivered``)."""
+        return self.kind in (EVENT_DELIVERED, EVENT_ACTIVITIES_DELIVERED)
+
+    def __repr__(self):
+        return f"Event({self.name}, thread_id={self.thread_id!r}, text={self.text!r})"
+
+
+ROLE_EXTERNAL = 0
+ROLE_MODERATOR = 1
+
+_PROFILE_FIELDS = (
+    "full_name",
+    "first_name",
+    "last_name",
+    "gender",
+    "locale",
+    "country",
+    "email",
+    "picture",
+    "description",
+    "location",
+)
+
+
+class Message:
+    """A ``message.send`` built with the C message builder; send it with ``Client.send``.
+
+    Setters return the message, so calls chain::
+
+        Message("event attachment").thread("jane.doe").event("MY EVENT") \
+            .originator("Jane Doe").profile(first_name="Jane", timezone=-5) \
+            .originator_metadata("clientNumber", "12345")
+    """
+
+    def __init__(self, speech=None):
+        self._lib = load_library()
+        self._handle = self._lib.flowai_message_new()
+        if not self._handle:
+            raise MemoryError("flowai_message_new failed")
+        if speech is not None:
+            self.speech(speech)
+
+    def _set(self, name, *args):
+        _raise(getattr(self._lib, name)(self._handle, *args), name)
+        return self
+
+    def thread(self, thread_id):
+        """Sets the threadId."""
+        return self._set("flowai_message_set_thread_id", _bytes(thread_id))
+
+    def trace(self, trace_id):
+        """Sets the traceId (otherwise the client assigns one)."""
+        return self._set("flowai_message_set_trace_id", trace_id)
+
+    def speech(self, text):
+        """Sets the text."""
+        return self._set("flowai_message_set_speech", _bytes(text))
+
+    def originator(self, name, role=ROLE_EXTERNAL):
+        """Sets the originator's name and role (``ROLE_EXTERNAL`` or ``ROLE_MODERATOR``)."""
+        self._set("flowai_message_set_originator_name", _bytes(name))
+        return self._set("flowai_message_set_originator_role", role)
+
+    def profile(self, timezone=None, **fields):
+        """Sets originator profile fields: ``full_name``, ``first_name``, ``last_name``,
+        ``gender``, ``locale``, ``country``, ``email``, ``picture``, ``description``,
+        ``location`` (text) and ``timezone`` (hours from UTC)."""
+        for key, value in fields.items():
+            if key not in _PROFILE_FIELDS:
+                raise TypeError(f"unknown profile field {key!r}")
+            self._set(f"flowai_message_set_profile_{key}", _bytes(value))
+        if timezone is not None:
+            self._set("flowai_message_set_profile_timezone", float(timezone))
+        return self
+
+    def originator_metadata(self, key, value):
+        """Sets one originator metadata entry (a string)."""
+        return self._set("flowai_message_set_originator_metadata", _bytes(key), _bytes(value))
+
+    def language(self, language):
+        """Sets the message's language (``metadata.language``)."""
+        return self._set("flowai_message_set_language", _bytes(language))
+
+    def timezone(self, hours):
+        """Sets the message's timezone in hours from UTC (``metadata.timezone``)."""
+        return self._set("flowai_message_set_timezone", float(hours))
+
+    def param(self, name, value):
+        """Adds one value to a parameter (``metadata.params``)."""
+        return self._set("flowai_message_add_param", _bytes(name), _bytes(value))
+
+    def event(self, name):
+        """Attaches an event."""
+        return self._set("flowai_message_set_event", _bytes(name))
+
+    def opening_event(self, name):
+        """Attaches an opening event."""
+        return self._set("flowai_message_set_opening_event", _bytes(name))
+
+    def flow(self, flow_immutable_id):
+        """Attaches a flow."""
+        return self._set("flowai_message_set_flow", _bytes(flow_immutable_id))
+
+    def step(self, step_id):
+        """Attaches a step."""
+        return self._set("flowai_message_set_step", _bytes(step_id))
+
+    def to_json(self):
+        """The payload as JSON text (an owned C string, copied then freed)."""
+        raw = c_void_p()
+        _raise(self._lib.flowai_message_to_json(self._handle, byref(raw)), "flowai_message_to_json")
+        try:
+            return ctypes.string_at(raw.value).decode("utf-8")
+        finally:
+            self._lib.flowai_string_free(raw)
+
+    def close(self):
+        """Frees the C message (also done when it is collected)."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._lib.flowai_message_free(handle)
+
+    def __del__(self):
+        self.close()
+
+
+_open_clients = weakref.WeakSet()
+_callback_thread = threading.local()
+
+
+@atexit.register
+def _close_all():
+    for client in list(_open_clients):
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - nothing useful to do at exit
+            pass
+
+
+class Client:
+    """A connection to Flow. Connects in the constructor (blocking, bounded by the connect
+    timeout); closes with ``close()``, at the end of a ``with`` block, or at exit.
+
+    ``client_id`` and ``base_url`` default to the environment variables ``FLOWAI_CLIENT_ID``
+    and ``FLOWAI_BASE_URL`` (then ``https://sdk.flow.ai``). Methods may be called from
+    several threads.
+    """
+
+    def __init__(
+        self,
+        client_id=None,
+        base_url=None,
+        thread_id=None,
+        *,
+        session_id=None,
+        origin=None,
+        keepalive_ms=None,
+        pong_timeout_ms=None,
+        connect_timeout_ms=None,
+        reconnect=None,
+        root_certificate_pem=None,
+        library=None,
+    ):
+        lib = load_library(library)
+        self._lib = lib
+        client_id = client_id or os.environ.get("FLOWAI_CLIENT_ID")
+        if not client_id:
+            raise ValueError("a client_id is needed (or set FLOWAI_CLIENT_ID)")
+        base_url = base_url or os.environ.get("FLOWAI_BASE_URL") or "https://sdk.flow.ai"
+        self._lock = threading.Condition()
+        self._in_flight = 0
+        self._handle = None
+        self._callback = None
+        self._retired = []
+        config = c_void_p()
+        _raise(lib.flowai_config_new(_bytes(client_id), byref(config)), "flowai_config_new")
+        try:
+            setters = [
+                ("flowai_config_set_base_url", _bytes(base_url)),
+                ("flowai_config_set_thread_id", _bytes(thread_id)),
+                ("flowai_config_set_session_id", _bytes(session_id)),
+                ("flowai_config_set_origin", _bytes(origin)),
+                ("flowai_config_set_keepalive_ms", keepalive_ms),
+                ("flowai_config_set_pong_timeout_ms", pong_timeout_ms),
+                ("flowai_config_set_connect_timeout_ms", connect_timeout_ms),
+                ("flowai_config_add_root_certificate_pem", _bytes(root_certificate_pem)),
+                ("flowai_config_set_reconnect", None if reconnect is None else int(reconnect)),
+            ]
+            for name, value in setters:
+                if value is not None:
+                    _raise(getattr(lib, name)(config, value), name)
+            handle = c_void_p()
+            _raise(lib.flowai_client_connect(config, byref(handle)), "flowai_client_connect")
+        finally:
+            lib.flowai_config_free(config)
+        self._handle = handle
+        _open_clients.add(self)
+
+    # -- handle use: calls in flight are counted so close() frees the handle only after them
+
+    def _enter(self, call):
+        with self._lock:
+            if self._handle is None:
+                raise FlowaiClosed(CLOSED, "client used after close()", call)
+            self._in_flight += 1
+            return self._handle
+
+    def _exit(self):
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def _call(self, name, *args):
+        handle = self._enter(name)
+        try:
+            return getattr(self._lib, name)(handle, *args)
+        finally:
+            self._exit()
+
+    # -- sending
+
+    def send(self, message):
+        """Queues a message and returns its traceId at once.
+
+        ``message`` is a ``Message``, a ``message.send`` payload as a dict (``{"speech":
+        "Hi", "threadId": "jane.doe", "originator": {...}, "attachment": {...}}``), the whole
+        frame ``{"type": "message.send", "payload": {...}}``, JSON text, or a plain string
+        (the speech). An empty threadId and a missing originator come from the client's
+        config. Raises ``FlowaiError`` (code ``INVALID_ARGUMENT``) for a message the server
+        would refuse; nothing is sent then.
+        """
+        trace = c_uint64()
+        if isinstance(message, Message):
+            code = self._call("flowai_client_send", message._handle, byref(trace))
+            _raise(code, "flowai_client_send")
+            return trace.value
+        if isinstance(message, str) and not message.lstrip().startswith("{"):
+            message = {"speech": message}
+        text = message if isinstance(message, (str, bytes)) else _json.dumps(message)
+        code = self._call("flowai_client_send_json", _bytes(text), byref(trace))
+        _raise(code, "flowai_client_send_json")
+        return trace.value
+
+    def wait_delivered(self, trace_id, timeout=10.0):
+        """Blocks until the message with this traceId is acknowledged; ``FlowaiTimeout``
+        after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            code = self._call("flowai_client_wait_delivered", trace_id, min(left_ms, _SLICE_MS))
+            if code != TIMEOUT or left_ms <= _SLICE_MS:
+                _raise(code, "flowai_client_wait_delivered")
+                return
+
+    def flush(self, timeout=10.0):
+        """Blocks until every queued message is acknowledged; ``FlowaiTimeout`` after
+        ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            code = self._call("flowai_client_flush", min(left_ms, _SLICE_MS))
+            if code != TIMEOUT or left_ms <= _SLICE_MS:
+                _raise(code, "flowai_client_flush")
+                return
+
+    def noticed(self, thread_id="", instantly=False):
+        """Tells the server the user has seen a thread (``""``: the configured one); returns
+        whether a frame was queued (it is throttled to one per 5 s unless ``instantly``)."""
+        queued = c_int32()
+        _raise(
+            self._call("flowai_client_noticed", _bytes(thread_id), int(bool(instantly)), byref(queued)),
+            "flowai_client_noticed",
+        )
+        return bool(queued.value)
+
+    def user_typing(self):
+        """Tells the server the user is typing in the configured thread."""
+        _raise(self._call("flowai_client_user_typing"), "flowai_client_user_typing")
+
+    # -- receiving
+
+    def recv(self, timeout=None):
+        """The next event, or ``None`` when none came within ``timeout`` seconds (``None``:
+        wait as long as it takes). Raises ``FlowaiClosed`` once the client is closed or has
+        stopped for good and every event was received."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is None:
+                slice_ms = _SLICE_MS
+            else:
+                slice_ms = min(_SLICE_MS, max(0, int((deadline - time.monotonic()) * 1000)))
+            event = c_void_p()
+            handle = self._enter("flowai_client_recv")
+            try:
+                code = self._lib.flowai_client_recv(handle, slice_ms, byref(event))
+                if code == OK:
+                    try:
+                        return Event(event)
+                    finally:
+                        self._lib.flowai_event_free(event)
+            finally:
+                self._exit()
+            if code != TIMEOUT:
+                _raise(code, "flowai_client_recv")
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def __iter__(self):
+        """Iterates over events, blocking for each; ends when the client is closed or has
+        stopped for good."""
+        while True:
+            try:
+                yield self.recv()
+            except FlowaiClosed:
+                return
+
+    def set_callback(self, function):
+        """Calls ``function(event)`` for every event on the library's dispatcher thread
+        (taking the GIL); ``None`` unregisters, and once that returns the old function is
+        never called again. While a callback is set, ``recv`` raises ``FlowaiError`` with
+        code ``INVALID_STATE``. Exceptions in ``function`` are printed and ignored."""
+        if function is None:
+            _raise(self._call("flowai_client_set_callback", _EVENT_CALLBACK(), None),
+                   "flowai_client_set_callback")
+            self._retire_callback(None)
+            return
+
+        def trampoline(_user_data, event):
+            _callback_thread.active = True
+            try:
+                function(Event(event))
+            except BaseException:  # noqa: BLE001 - must not unwind into C
+                sys.excepthook(*sys.exc_info())
+            finally:
+                _callback_thread.active = False
+
+        c_function = _EVENT_CALLBACK(trampoline)
+        _raise(self._call("flowai_client_set_callback", c_function, None),
+               "flowai_client_set_callback")
+        # Keep the C function object alive for as long as the library may call it: until
+        # it is replaced, unregistered or the client is closed.
+        self._retire_callback(c_function)
+
+    def _retire_callback(self, replacement):
+        old, self._callback = self._callback, replacement
+        if old is not None and getattr(_callback_thread, "active", False):
+            # Replaced from inside itself: the old function is still running on this thread,
+            # so its C thunk must outlive this call. Keep it with the client.
+            self._retired.append(old)
+
+    # -- state
+
+    @property
+    def is_connected(self):
+        """True while the WebSocket is open."""
+        with self._lock:
+            if self._handle is None:
+                return False
+        return bool(self._call("flowai_client_is_connected"))
+
+    @property
+    def thread_id(self):
+        """The client's default threadId."""
+        return _text(self._call("flowai_client_thread_id"))
+
+    @property
+    def session_id(self):
+        """The client's sessionId."""
+        return _text(self._call("flowai_client_session_id"))
+
+    @property
+    def closed(self):
+        """True after ``close()``."""
+        with self._lock:
+            return self._handle is None
+
+    @property
+    def pending(self):
+        """Number of messages waiting for their acknowledgement."""
+        return self._call("flowai_client_pending")
+
+    def close(self):
+        """Closes the connection, stops the callback, joins the library's threads and frees
+        the client. Idempotent. Called from inside a callback it closes but leaves freeing
+        to a later ``close()`` (or collection, or exit)."""
+        try:
+            handle = self._enter("flowai_client_close")
+        except FlowaiClosed:
+            return
+        try:
+            # Closing wakes every blocked call on other threads; they return FLOWAI_CLOSED.
+            self._lib.flowai_client_close(handle)
+        finally:
+            self._exit()
+        if getattr(_callback_thread, "active", False):
+            return
+        with self._lock:
+            if self._handle is None:
+                return
+            self._handle = None
+            while self._in_flight > 0:
+                self._lock.wait(0.05)
+        self._lib.flowai_client_free(handle)
+        self._callback = None
+        _open_clients.discard(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - best effort during collection
+            pass

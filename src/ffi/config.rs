@@ -1,0 +1,299 @@
+//! `flowai_config`: the settings of a client, built with setters before
+//! `flowai_client_connect`. Values are checked when the client connects (`FLOWAI_CONFIG`).
+
+use super::guard::{arg_bool, arg_mut, arg_str, guard, ok, out};
+use super::result::{flowai_result, Failure};
+use crate::config::Config;
+use std::ffi::c_char;
+use std::time::Duration;
+
+/// Opaque client settings. Create with `flowai_config_new`, free with `flowai_config_free`.
+/// A config is not shared between threads while it is being changed; `flowai_client_connect`
+/// copies it, so it may be freed or reused right after.
+pub struct flowai_config {
+    pub(crate) inner: Config,
+}
+
+impl flowai_config {
+    fn update(&mut self, f: impl FnOnce(Config) -> Config) -> Result<flowai_result, Failure> {
+        self.inner = f(self.inner.clone());
+        ok()
+    }
+}
+
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(u64::from(v))
+}
+
+/// Creates a configuration for this Flow clientId with every default: base URL
+/// `https://sdk.flow.ai`, a random sessionId, a threadId made like the official SDK's,
+/// keepalive every 25 s, pong timeout 10 s, connect timeout 10 s, 1 MiB frames, reconnect
+/// with backoff 100 ms–20 s, outbox of 10,000 messages.
+///
+/// On success `*config_out` receives a new handle, owned by the caller: free it with
+/// `flowai_config_free`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_new(
+    client_id: *const c_char,
+    config_out: *mut *mut flowai_config,
+) -> flowai_result {
+    guard(|| {
+        let client_id = arg_str(client_id, "client_id")?;
+        let config_out = out(config_out, "config_out")?;
+        let handle = Box::new(flowai_config {
+            inner: Config::new(client_id),
+        });
+        config_out.write(Box::into_raw(handle));
+        ok()
+    })
+}
+
+/// Frees a configuration. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_free(config: *mut flowai_config) {
+    guard(|| {
+        if !config.is_null() {
+            drop(Box::from_raw(config));
+        }
+        Ok(())
+    })
+}
+
+/// Sets the server base URL (`https://…`; `http://` for a local emulator). A trailing `/`
+/// is removed.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_base_url(
+    config: *mut flowai_config,
+    base_url: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let base_url = arg_str(base_url, "base_url")?;
+        config.update(|c| c.base_url(base_url))
+    })
+}
+
+/// Sets the default threadId, used by messages that name none.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_thread_id(
+    config: *mut flowai_config,
+    thread_id: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let thread_id = arg_str(thread_id, "thread_id")?;
+        config.update(|c| c.thread_id(thread_id))
+    })
+}
+
+/// Sets the sessionId (kept across reconnects; default: random 32 hex characters).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_session_id(
+    config: *mut flowai_config,
+    session_id: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let session_id = arg_str(session_id, "session_id")?;
+        config.update(|c| c.session_id(session_id))
+    })
+}
+
+/// Sets the `Origin` header of the WebSocket handshake, for projects that whitelist domains.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_origin(
+    config: *mut flowai_config,
+    origin: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let origin = arg_str(origin, "origin")?;
+        config.update(|c| c.origin(origin))
+    })
+}
+
+/// Sets a nonce (secret) already known for the configured thread (projects with client
+/// nonces; the client learns new ones from the server by itself).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_secret(
+    config: *mut flowai_config,
+    secret: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let secret = arg_str(secret, "secret")?;
+        config.update(|c| c.secret(secret))
+    })
+}
+
+/// Sets how often a keepalive `ping` is sent, in milliseconds; 0 turns keepalive off (the
+/// server then closes the connection after 50 s without traffic). Default 25,000.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_keepalive_ms(
+    config: *mut flowai_config,
+    interval_ms: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let every = (interval_ms > 0).then(|| ms(interval_ms));
+        config.update(|c| c.keepalive_interval(every))
+    })
+}
+
+/// Sets how long after a ping without any frame back the connection is declared dead and
+/// reconnected, in milliseconds (default 10,000; must be above 0).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_pong_timeout_ms(
+    config: *mut flowai_config,
+    timeout_ms: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.pong_timeout(ms(timeout_ms)))
+    })
+}
+
+/// Sets the limit for `socket.info`, TCP connect, TLS and WebSocket handshakes together, in
+/// milliseconds (default 10,000; must be above 0). `flowai_client_connect` blocks at most
+/// about this long.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_connect_timeout_ms(
+    config: *mut flowai_config,
+    timeout_ms: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.connect_timeout(ms(timeout_ms)))
+    })
+}
+
+/// Sets the limit for one HTTP read or one blocked socket write, in milliseconds (default
+/// 10,000; must be above 0).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_io_timeout_ms(
+    config: *mut flowai_config,
+    timeout_ms: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.io_timeout(ms(timeout_ms)))
+    })
+}
+
+/// Trusts one more root certificate (PEM text) besides the system's, for https and wss.
+/// May be called several times. A certificate that does not parse fails the connect with
+/// `FLOWAI_CONFIG`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_add_root_certificate_pem(
+    config: *mut flowai_config,
+    pem: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let pem = arg_str(pem, "pem")?;
+        config.update(|c| c.add_root_certificate_pem(pem))
+    })
+}
+
+/// Sets the largest incoming frame in bytes (default 1 MiB, at least 1024); a larger frame
+/// arrives as a `FLOWAI_EVENT_PROTOCOL_ERROR` event.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_max_message_size(
+    config: *mut flowai_config,
+    bytes: usize,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.max_message_size(bytes))
+    })
+}
+
+/// Reconnect after an abnormal disconnect: 1 (default) or 0. Other values give
+/// `FLOWAI_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_reconnect(
+    config: *mut flowai_config,
+    on: i32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let on = arg_bool(on, "on")?;
+        config.update(|c| c.reconnect(on))
+    })
+}
+
+/// At-least-once delivery: 1 (default) keeps unacknowledged messages and re-sends them after
+/// a reconnect; 0 is at-most-once (a lost message is reported as not delivered). Other
+/// values give `FLOWAI_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_outbox(
+    config: *mut flowai_config,
+    on: i32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let on = arg_bool(on, "on")?;
+        config.update(|c| c.outbox(on))
+    })
+}
+
+/// Sets the most messages waiting for delivery (default 10,000; above 0); beyond it
+/// `flowai_client_send` fails with `FLOWAI_OUTBOX_FULL`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_max_outbox(
+    config: *mut flowai_config,
+    messages: usize,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.max_outbox(messages))
+    })
+}
+
+/// Sets the most events waiting to be received (default 10,000; above 0); when full the
+/// client stops reading the socket until events are taken.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_max_queued_events(
+    config: *mut flowai_config,
+    events: usize,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.max_queued_events(events))
+    })
+}
+
+/// Sets the reconnect backoff: the first delay ceiling `min_ms` (default 100), the largest
+/// delay `max_ms` (default 20,000; `0 < min_ms <= max_ms`), and `max_attempts` failed
+/// attempts in a row before giving up (0, the default, retries for ever).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_backoff(
+    config: *mut flowai_config,
+    min_ms: u32,
+    max_ms: u32,
+    max_attempts: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let backoff = crate::Backoff {
+            min: ms(min_ms),
+            max: ms(max_ms),
+            max_attempts: (max_attempts > 0).then_some(max_attempts),
+        };
+        config.update(|c| c.backoff(backoff))
+    })
+}
+
+/// Keeps threadId, sessionId and secret in this file across restarts, so a restarted
+/// program continues the same conversation.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_state_file(
+    config: *mut flowai_config,
+    path: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let path = arg_str(path, "path")?;
+        config.update(|c| c.state_file(path))
+    })
+}
