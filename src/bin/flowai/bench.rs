@@ -1,10 +1,990 @@
-//! `flowai bench` (being written).
+//! `flowai bench`: connect time, one-at-a-time round trip, pipelined throughput (with a raw
+//! tungstenite baseline), CPU, memory, threads, idle wake-ups and close time of the client,
+//! against an in-process emulator (default) or a real server. `--clients N` (N > 1) runs the
+//! scale phase instead: N clients in this one process. `--json` prints one JSON object as the
+//! last line; otherwise a short table.
+//!
+//! Phases of a single-client run, each on a fresh connection:
+//! 1. connect: `--connects` times `Client::connect` then `close`, both timed;
+//! 2. round trip: `--round-trips` times `send` then `wait_delivered` (after a warm-up);
+//! 3. raw baseline: the same frames on a plain blocking tungstenite socket;
+//! 4. throughput: `--messages` pipelined with at most `--window` unacknowledged, counting
+//!    distinct traceIds in `Event::Delivered` and duplicates (with `--drop-every K` the
+//!    emulator drops each connection after K frames and the outbox re-sends; a fault-free
+//!    run is measured too for comparison);
+//! 5. idle: one connected client left alone for `--idle-secs`: CPU and wake-ups of its
+//!    threads (zero expected between keepalives).
+
+#[path = "bench_raw.rs"]
+mod raw;
+#[path = "bench_scale.rs"]
+mod scale;
+#[path = "bench_sys.rs"]
+mod sys;
+
+use super::target::TargetArgs;
+use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_socket::protocol::{Hours, Metadata, Outbound, Profile};
+use flowai_socket::{Backoff, Client, Config, Event, Message, Originator};
+use scale::{ScaleEmulator, ScaleParams, ScaleServer};
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+use sys::Samples;
+
+type BoxError = Box<dyn std::error::Error>;
 
 /// Flags of `flowai bench`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Messages in the pipelined throughput run (in total across clients with --clients).
+    #[arg(long, default_value_t = 10_000)]
+    messages: usize,
+    /// Most messages in flight (sent, not yet acknowledged) in the throughput run.
+    #[arg(long, default_value_t = 1000)]
+    window: usize,
+    /// Clients: 1 runs the single-client phases, more runs the scale phase.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Print one JSON object (the last line) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Emulator fault for the throughput run: drop each connection after K frames.
+    #[arg(long, value_name = "K")]
+    drop_every: Option<u64>,
+    /// Keepalive interval in ms, 0 = off [default: the library's 25 s; 1 s with --clients > 1].
+    #[arg(long, value_name = "MS")]
+    keepalive_ms: Option<u64>,
+    /// The emulator sends no bot replies in any phase [default: replies in the connect and
+    /// round-trip phases only].
+    #[arg(long, conflicts_with = "replies")]
+    no_reply: bool,
+    /// The emulator also sends bot replies during the throughput run.
+    #[arg(long)]
+    replies: bool,
+    /// Connects measured (each followed by a timed close).
+    #[arg(long, default_value_t = 50)]
+    connects: usize,
+    /// One-at-a-time round trips measured (send → delivered).
+    #[arg(long, default_value_t = 2000)]
+    round_trips: usize,
+    /// Skip the raw tungstenite baseline.
+    #[arg(long)]
+    no_raw: bool,
+    /// Seconds of idleness measured (process CPU and client-thread wake-ups).
+    #[arg(long, default_value_t = 2.0)]
+    idle_secs: f64,
+    /// Smallest reconnect backoff in ms [default: the library's 100 ms].
+    #[arg(long, value_name = "MS")]
+    backoff_min_ms: Option<u64>,
+    /// Where the emulator of the scale phase runs.
+    #[arg(long, value_enum, default_value_t = ScaleEmulator::Process)]
+    scale_emulator: ScaleEmulator,
+    /// Threads opening the connections in the scale phase.
+    #[arg(long, default_value_t = 1)]
+    connect_threads: usize,
+    /// Give up when no acknowledgement comes for this many seconds.
+    #[arg(long, default_value_t = 30)]
+    stall_secs: u64,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// The message the official SDK sends by default from a browser: threadId, traceId, speech,
+/// an `Anonymous`/`external` originator with an empty profile, and metadata with timezone,
+/// contexts, params and domain: a 262-byte payload in a 296-byte frame.
+fn sdk_message() -> Message {
+    let mut metadata = Metadata {
+        timezone: Some(Hours(1.0)),
+        params: Some(Default::default()),
+        contexts: Some(Vec::new()),
+        ..Metadata::default()
+    };
+    metadata.extra.insert(
+        "domain".into(),
+        json!({"realm": "browser", "title": "Flow bench"}),
+    );
+    Message::text("Hi there!")
+        .originator(Originator::new("Anonymous").profile(Profile::default()))
+        .metadata(metadata)
+}
+
+/// Where the phases connect.
+enum Server {
+    /// A real server (flags or environment).
+    External(Box<Config>),
+    /// In-process emulators, one per phase.
+    Local,
+}
+
+/// One connection target for a phase; keeps its emulator alive.
+struct Phase {
+    /// The client configuration for this phase.
+    config: Config,
+    /// The phase's own emulator (None against a real server).
+    emulator: Option<Emulator>,
+}
+
+impl Phase {
+    /// The emulator's busy counter (µs spent handling frames), when there is one.
+    fn busy_micros(&self) -> Option<u64> {
+        self.emulator.as_ref().map(|e| e.stats().busy_micros)
+    }
+}
+
+/// Settings shared by every client the bench opens.
+struct Settings {
+    /// `Some(k)`: `Config::keepalive_interval(k)`; None: the library's default.
+    keepalive: Option<Option<Duration>>,
+    /// Smallest reconnect backoff; None: the library's default.
+    backoff_min: Option<Duration>,
+    /// Outbox and event-queue capacity (at least the window).
+    max_outbox: usize,
+}
+
+impl Server {
+    /// A target for one phase: the external config, or a fresh emulator with `emu`.
+    fn phase(&self, emu: EmulatorConfig, s: &Settings) -> Result<Phase, BoxError> {
+        let (mut config, emulator) = match self {
+            Server::External(cfg) => ((**cfg).clone(), None),
+            Server::Local => {
+                let e = Emulator::start(emu)?;
+                (Config::new("local-bench").base_url(e.base_url()), Some(e))
+            }
+        };
+        config = config
+            .max_outbox(s.max_outbox)
+            .max_queued_events(s.max_outbox.max(10_000));
+        if let Some(k) = s.keepalive {
+            config = config.keepalive_interval(k);
+        }
+        if let Some(min) = s.backoff_min {
+            config = config.backoff(Backoff {
+                min,
+                max: Backoff::default().max.max(min),
+                max_attempts: None,
+            });
+        }
+        Ok(Phase { config, emulator })
+    }
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    Err("flowai bench is not built yet".into())
+pub fn run(args: Args) -> Result<(), BoxError> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let server = if args.target.client_id.is_some() || env("FLOWAI_CLIENT_ID").is_some() {
+        Server::External(Box::new(args.target.resolve()?.config))
+    } else {
+        Server::Local
+    };
+    let template = sdk_message();
+    let mut out = Map::new();
+    let (cpus, model) = sys::machine();
+    let nofile = sys::raise_nofile((args.clients as u64) * 8 + 1024);
+    out.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    out.insert("machine_cpus".into(), json!(cpus));
+    out.insert("machine_cpu".into(), json!(model));
+    out.insert("nofile_limit".into(), json!(nofile));
+    out.insert(
+        "target".into(),
+        json!(match &server {
+            Server::External(c) => c.get_base_url().to_string(),
+            Server::Local => "emulator".to_string(),
+        }),
+    );
+    let mut probe = template.clone();
+    probe.thread_id = match &server {
+        Server::External(c) => c.get_thread_id().to_string(),
+        // What `Config::new("local-bench")` makes: 32 hex characters.
+        Server::Local => "0123456789abcdef0123456789abcdef".into(),
+    };
+    probe.trace_id = Some(flowai_socket::TraceId(1_764_000_000_000_000));
+    out.insert(
+        "frame_bytes".into(),
+        json!(Outbound::MessageSend(probe).to_json().len()),
+    );
+    let started = Instant::now();
+    if args.clients > 1 {
+        run_scale(&args, &server, &template, &mut out)?;
+    } else {
+        run_single(&args, &server, &template, &mut out)?;
+    }
+    let st = sys::status(None);
+    out.insert("cpu_s".into(), json!(round3(sys::cpu_seconds())));
+    out.insert(
+        "wall_s".into(),
+        json!(round3(started.elapsed().as_secs_f64())),
+    );
+    out.insert("peak_rss_kib".into(), json!(st.hwm_kib));
+    let report = Value::Object(out);
+    if args.json {
+        println!("{report}");
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+/// `--keepalive-ms`: 0 turns keepalive off (no keepalive thread).
+fn keepalive_of(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+/// CPU seconds over a wall time as a percentage of one core; None for a window too short
+/// to mean anything (`--idle-secs 0`).
+fn idle_pct(cpu_s: f64, wall_s: f64) -> Option<f64> {
+    (wall_s >= 0.01).then(|| round3(100.0 * cpu_s / wall_s))
+}
+
+/// Rounds to three decimals.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// `send` then `wait_delivered`, `n` times after a warm-up; other events are drained
+/// outside the timed part.
+pub(crate) fn round_trips(
+    client: &Client,
+    template: &Message,
+    n: usize,
+    stall: Duration,
+) -> Result<Samples, BoxError> {
+    let warmup = (n / 10).clamp(1, 200);
+    let mut samples = Samples::with_capacity(n);
+    for i in 0..warmup + n {
+        let message = template.clone();
+        let t0 = Instant::now();
+        let trace = client.send(message)?;
+        client.wait_delivered(trace, stall)?;
+        let took = t0.elapsed();
+        if i >= warmup {
+            samples.push(took);
+        }
+        while client.try_recv()?.is_some() {}
+    }
+    Ok(samples)
+}
+
+/// What a pipelined run measured.
+struct Throughput {
+    /// Distinct traceIds acknowledged.
+    delivered: u64,
+    /// Acknowledgements of already acknowledged traceIds.
+    duplicates: u64,
+    /// `Event::Disconnected` seen (one per dropped connection).
+    disconnects: u64,
+    /// From the first send to the last distinct acknowledgement.
+    elapsed: Duration,
+    /// CPU of the whole process in that time.
+    cpu_s: f64,
+    /// CPU of the caller's and the client's threads in that time.
+    client_cpu_s: f64,
+    /// Threads of the process at the end of the run.
+    threads: u64,
+    /// Threads of the client (by name).
+    client_threads: u64,
+    /// Time the emulator spent handling frames, when known.
+    emulator_busy: Option<Duration>,
+}
+
+impl Throughput {
+    /// Acknowledged messages per second.
+    fn msgs_per_sec(&self) -> f64 {
+        self.delivered as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Counts acknowledgements of a run whose traceIds are `first..first + n`.
+struct Tally {
+    /// The first traceId, once known.
+    first: Option<u64>,
+    /// Whether each traceId has been acknowledged.
+    acked: Vec<bool>,
+    /// Distinct traceIds acknowledged.
+    delivered: usize,
+    /// Acknowledgements of already acknowledged traceIds.
+    duplicates: u64,
+    /// Connections lost.
+    disconnects: u64,
+}
+
+impl Tally {
+    /// A tally for `n` messages.
+    fn new(n: usize) -> Self {
+        Tally {
+            first: None,
+            acked: vec![false; n],
+            delivered: 0,
+            duplicates: 0,
+            disconnects: 0,
+        }
+    }
+
+    /// Records one event; Err when the client stopped for good.
+    fn record(&mut self, event: Event) -> Result<(), BoxError> {
+        match event {
+            Event::Delivered(d) | Event::ActivitiesDelivered(d) => {
+                let (Some(t), Some(f)) = (d.trace_id, self.first) else {
+                    return Ok(());
+                };
+                match self.acked.get_mut(t.0.wrapping_sub(f) as usize) {
+                    Some(seen) if *seen => self.duplicates += 1,
+                    Some(seen) => {
+                        *seen = true;
+                        self.delivered += 1;
+                    }
+                    None => {}
+                }
+            }
+            Event::Disconnected { .. } => self.disconnects += 1,
+            Event::Closed { reason } => return Err(format!("the client stopped: {reason}").into()),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Sends `n` messages keeping at most `window` unacknowledged, until every traceId is
+/// acknowledged; counts duplicates (acks of already acknowledged traceIds) and disconnects.
+fn pipelined(
+    phase: &Phase,
+    template: &Message,
+    n: usize,
+    window: usize,
+    stall: Duration,
+) -> Result<Throughput, BoxError> {
+    let client = Client::connect(phase.config.clone())?;
+    let window = window.max(1);
+    let mut tally = Tally::new(n);
+    let mut sent = 0usize;
+    let busy0 = phase.busy_micros();
+    let census0 = sys::client_census(true);
+    let cpu0 = sys::cpu_seconds();
+    let t0 = Instant::now();
+    while tally.delivered < n {
+        while sent < n && sent - tally.delivered < window {
+            let trace = client.send(template.clone())?;
+            let first = *tally.first.get_or_insert(trace.0);
+            if trace.0 != first + sent as u64 {
+                return Err("traceIds are not consecutive; cannot count them".into());
+            }
+            sent += 1;
+        }
+        match client.recv_timeout(stall)? {
+            Some(e) => tally.record(e)?,
+            None => {
+                return Err(format!(
+                    "stalled: {} of {n} acknowledged, none for {stall:?}",
+                    tally.delivered
+                )
+                .into())
+            }
+        }
+        while let Some(e) = client.try_recv()? {
+            tally.record(e)?;
+        }
+    }
+    let elapsed = t0.elapsed();
+    let cpu_s = sys::cpu_seconds() - cpu0;
+    let census = sys::client_census(true).since(&census0);
+    let busy = phase
+        .busy_micros()
+        .zip(busy0)
+        .map(|(b, b0)| Duration::from_micros(b - b0));
+    client.flush(stall)?;
+    while let Some(e) = client.try_recv()? {
+        tally.record(e)?;
+    }
+    let threads = sys::status(None).threads;
+    client.close()?;
+    Ok(Throughput {
+        delivered: tally.delivered as u64,
+        duplicates: tally.duplicates,
+        disconnects: tally.disconnects,
+        elapsed,
+        cpu_s,
+        client_cpu_s: census.cpu_ns as f64 / 1e9,
+        threads,
+        client_threads: census.threads.saturating_sub(1),
+        emulator_busy: busy,
+    })
+}
+
+/// Adds one field to the report.
+fn ins(out: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
+    out.insert(key.to_string(), value.into());
+}
+
+/// The single-client phases: connect/close, round trips, raw baseline, throughput (and under
+/// the drop fault), idle.
+fn run_single(
+    args: &Args,
+    server: &Server,
+    template: &Message,
+    out: &mut Map<String, Value>,
+) -> Result<(), BoxError> {
+    let stall = Duration::from_secs(args.stall_secs.max(1));
+    let settings = Settings {
+        keepalive: args.keepalive_ms.map(keepalive_of),
+        backoff_min: args
+            .backoff_min_ms
+            .map(|ms| Duration::from_millis(ms.max(1))),
+        max_outbox: args.window.max(10_000),
+    };
+    let chatty = EmulatorConfig::default().reply(!args.no_reply);
+    let quiet = EmulatorConfig::default().reply(args.replies && !args.no_reply);
+    ins(out, "mode", "single");
+    ins(out, "clients", 1);
+    ins(
+        out,
+        "emulator",
+        if matches!(server, Server::Local) {
+            "inproc"
+        } else {
+            "none"
+        },
+    );
+
+    // 1. Connect and close.
+    let phase = server.phase(chatty.clone(), &settings)?;
+    let mut connect = Samples::with_capacity(args.connects);
+    let mut close = Samples::with_capacity(args.connects);
+    for _ in 0..args.connects {
+        let cfg = phase
+            .config
+            .clone()
+            .session_id(flowai_socket::ids::random_hex());
+        let t0 = Instant::now();
+        let client = Client::connect(cfg)?;
+        connect.push(t0.elapsed());
+        let t1 = Instant::now();
+        client.close()?;
+        close.push(t1.elapsed());
+    }
+    ins(out, "connects", connect.len());
+    ins(out, "connect_ms_median", connect.quantile_ms(0.5));
+    ins(out, "connect_ms_p99", connect.quantile_ms(0.99));
+    ins(out, "connect_ms_max", connect.quantile_ms(1.0));
+    ins(out, "close_ms", close.quantile_ms(0.5));
+    ins(out, "close_ms_p99", close.quantile_ms(0.99));
+    ins(out, "close_ms_max", close.quantile_ms(1.0));
+
+    // 2. Round trips.
+    let client = Client::connect(phase.config.clone())?;
+    let rtt = round_trips(&client, template, args.round_trips, stall)?;
+    client.close()?;
+    ins(out, "rtt_samples", rtt.len());
+    ins(out, "rtt_p50_us", rtt.quantile_us(0.5));
+    ins(out, "rtt_p99_us", rtt.quantile_us(0.99));
+    ins(out, "rtt_max_us", rtt.quantile_us(1.0));
+    ins(out, "rtt_replies", !args.no_reply);
+    drop(phase);
+
+    // 3. Raw baseline (never under faults).
+    let raw = if args.no_raw {
+        None
+    } else {
+        let phase = server.phase(quiet.clone(), &settings)?;
+        Some(raw::run(
+            &|| phase.busy_micros(),
+            &phase.config,
+            template,
+            args.round_trips,
+            args.messages as u64,
+            args.window as u64,
+            stall,
+        )?)
+    };
+    ins(
+        out,
+        "raw_cpu_us_per_msg",
+        raw.as_ref()
+            .map(|r| sys::round1(r.cpu_s * 1e6 / r.delivered.max(1) as f64)),
+    );
+    ins(
+        out,
+        "raw_emulator_busy_pct",
+        raw.as_ref().and_then(|r| {
+            let busy = r.emulator_busy?.as_secs_f64();
+            Some(sys::round1(
+                100.0 * busy / r.elapsed.as_secs_f64().max(1e-9),
+            ))
+        }),
+    );
+    ins(
+        out,
+        "raw_msgs_per_sec",
+        raw.as_ref().map(|r| r.msgs_per_sec().round()),
+    );
+    ins(out, "raw_delivered", raw.as_ref().map(|r| r.delivered));
+    ins(
+        out,
+        "raw_rtt_p50_us",
+        raw.as_ref().and_then(|r| r.rtt.quantile_us(0.5)),
+    );
+    ins(
+        out,
+        "raw_rtt_p99_us",
+        raw.as_ref().and_then(|r| r.rtt.quantile_us(0.99)),
+    );
+
+    // 4. Throughput, fault-free, then under the drop fault if asked.
+    let fault_free = {
+        let phase = server.phase(quiet.clone(), &settings)?;
+        pipelined(&phase, template, args.messages, args.window, stall)?
+    };
+    let faulty = match args.drop_every.filter(|k| *k > 0) {
+        Some(k) => {
+            let phase = server.phase(quiet.clone(), &settings)?;
+            if let Some(e) = &phase.emulator {
+                e.faults().drop_after_frames(k);
+            }
+            Some(pipelined(
+                &phase,
+                template,
+                args.messages,
+                args.window,
+                stall,
+            )?)
+        }
+        None => None,
+    };
+    let main = faulty.as_ref().unwrap_or(&fault_free);
+    ins(out, "messages", args.messages);
+    ins(out, "window", args.window);
+    ins(out, "drop_every", args.drop_every);
+    ins(out, "delivered", main.delivered);
+    ins(out, "duplicates", main.duplicates);
+    ins(out, "disconnects", main.disconnects);
+    ins(out, "msgs_per_sec", main.msgs_per_sec().round());
+    ins(out, "throughput_s", round3(main.elapsed.as_secs_f64()));
+    ins(out, "throughput_replies", args.replies && !args.no_reply);
+    ins(
+        out,
+        "cpu_us_per_msg",
+        sys::round1(main.cpu_s * 1e6 / main.delivered.max(1) as f64),
+    );
+    ins(
+        out,
+        "client_cpu_us_per_msg",
+        sys::round1(main.client_cpu_s * 1e6 / main.delivered.max(1) as f64),
+    );
+    ins(out, "threads", main.threads);
+    ins(out, "client_threads", main.client_threads);
+    ins(
+        out,
+        "emulator_busy_pct",
+        main.emulator_busy
+            .map(|b| sys::round1(100.0 * b.as_secs_f64() / main.elapsed.as_secs_f64().max(1e-9))),
+    );
+    ins(
+        out,
+        "fault_free_msgs_per_sec",
+        fault_free.msgs_per_sec().round(),
+    );
+    ins(
+        out,
+        "fault_ratio",
+        faulty
+            .as_ref()
+            .map(|f| round3(f.msgs_per_sec() / fault_free.msgs_per_sec().max(1e-9))),
+    );
+    ins(
+        out,
+        "lib_raw_ratio",
+        raw.as_ref()
+            .map(|r| round3(fault_free.msgs_per_sec() / r.msgs_per_sec().max(1e-9))),
+    );
+
+    // 5. Idle: one client, nothing to do.
+    let phase = server.phase(quiet, &settings)?;
+    let client = Client::connect(phase.config.clone())?;
+    while client.recv_timeout(Duration::from_millis(100))?.is_some() {}
+    let idle = Duration::from_secs_f64(args.idle_secs.max(0.0));
+    // The census reads /proc for every thread: kept outside the measured window.
+    let census0 = sys::client_census(false);
+    let cpu0 = sys::cpu_seconds();
+    let t0 = Instant::now();
+    std::thread::sleep(idle);
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = sys::cpu_seconds() - cpu0;
+    let census = sys::client_census(false).since(&census0);
+    client.close()?;
+    let measured = !idle.is_zero();
+    ins(out, "idle_secs", round3(wall));
+    ins(out, "idle_cpu_pct", idle_pct(cpu, wall));
+    ins(out, "idle_wakeups", measured.then_some(census.wakeups));
+    ins(
+        out,
+        "idle_preemptions",
+        measured.then_some(census.preempted),
+    );
+    ins(
+        out,
+        "keepalive_ms",
+        match settings.keepalive {
+            Some(Some(k)) => k.as_millis() as u64,
+            Some(None) => 0,
+            None => 25_000,
+        },
+    );
+    Ok(())
+}
+
+/// The scale phase (`--clients N`, N > 1) and its report fields.
+fn run_scale(
+    args: &Args,
+    server: &Server,
+    template: &Message,
+    out: &mut Map<String, Value>,
+) -> Result<(), BoxError> {
+    let stall = Duration::from_secs(args.stall_secs.max(1));
+    let keepalive = keepalive_of(args.keepalive_ms.unwrap_or(1000));
+    let (mut config, emulator) = match server {
+        Server::External(cfg) => ((**cfg).clone(), None),
+        Server::Local => {
+            let s = ScaleServer::start(args.scale_emulator)?;
+            (Config::new("local-bench").base_url(s.base_url()), Some(s))
+        }
+    };
+    config = config.keepalive_interval(keepalive);
+    if let Some(ms) = args.backoff_min_ms {
+        let min = Duration::from_millis(ms.max(1));
+        config = config.backoff(Backoff {
+            min,
+            max: Backoff::default().max.max(min),
+            max_attempts: None,
+        });
+    }
+    let params = ScaleParams {
+        clients: args.clients,
+        messages: args.messages,
+        round_trips: args.round_trips.min(1000),
+        idle: Duration::from_secs_f64(args.idle_secs.max(0.0)),
+        connect_threads: args.connect_threads,
+        stall,
+        keepalive,
+    };
+    let pid = emulator.as_ref().and_then(ScaleServer::pid);
+    let r = scale::run(&config, template, &params, pid)?;
+    drop(emulator);
+    let n = r.clients.max(1) as f64;
+    let idle_wall = r.idle_wall.as_secs_f64().max(1e-9);
+    ins(out, "mode", "scale");
+    ins(out, "clients", r.clients);
+    ins(
+        out,
+        "emulator",
+        match (server, args.scale_emulator) {
+            (Server::External(_), _) => "none",
+            (_, ScaleEmulator::Process) => "process",
+            (_, ScaleEmulator::Inproc) => "inproc",
+        },
+    );
+    ins(
+        out,
+        "keepalive_ms",
+        keepalive.map_or(0, |k| k.as_millis() as u64),
+    );
+    ins(out, "connect_threads", params.connect_threads);
+    ins(
+        out,
+        "connect_all_ms",
+        round3(r.connect_all.as_secs_f64() * 1e3),
+    );
+    ins(out, "connects", r.connect.len());
+    ins(out, "connect_ms_median", r.connect.quantile_ms(0.5));
+    ins(out, "connect_ms_p99", r.connect.quantile_ms(0.99));
+    ins(out, "connect_ms_max", r.connect.quantile_ms(1.0));
+    ins(out, "rss_before_kib", r.rss_before_kib);
+    ins(out, "rss_connected_kib", r.rss_connected_kib);
+    ins(
+        out,
+        "rss_per_client_kib",
+        sys::round1(r.rss_connected_kib.saturating_sub(r.rss_before_kib) as f64 / n),
+    );
+    ins(out, "threads", r.threads);
+    ins(out, "client_threads", r.client_threads);
+    ins(out, "messages", r.messages);
+    ins(out, "delivered", r.delivered);
+    ins(out, "duplicates", r.duplicates);
+    ins(
+        out,
+        "msgs_per_sec",
+        (r.delivered as f64 / r.send_all.as_secs_f64().max(1e-9)).round(),
+    );
+    ins(out, "throughput_s", round3(r.send_all.as_secs_f64()));
+    ins(out, "rtt_samples", r.rtt.len());
+    ins(out, "rtt_p50_us", r.rtt.quantile_us(0.5));
+    ins(out, "rtt_p99_us", r.rtt.quantile_us(0.99));
+    ins(out, "rtt_max_us", r.rtt.quantile_us(1.0));
+    ins(out, "idle_secs", round3(idle_wall));
+    ins(out, "idle_cpu_pct", idle_pct(r.idle_cpu_s, idle_wall));
+    ins(out, "idle_wakeups", r.idle_wakeups);
+    ins(out, "idle_preemptions", r.idle_preempted);
+    ins(
+        out,
+        "idle_wakeups_per_client_per_s",
+        round3(r.idle_wakeups as f64 / n / idle_wall),
+    );
+    let pings = r.idle_pings as f64;
+    ins(out, "idle_pings", r.idle_pings);
+    ins(
+        out,
+        "idle_cpu_us_per_ping",
+        (pings >= 1.0).then(|| sys::round1(r.idle_cpu_s * 1e6 / pings)),
+    );
+    ins(
+        out,
+        "emulator_idle_cpu_pct",
+        r.emulator_idle_cpu_s.and_then(|c| idle_pct(c, idle_wall)),
+    );
+    ins(
+        out,
+        "emulator_rss_kib",
+        r.emulator_status.map(|s| s.rss_kib),
+    );
+    ins(
+        out,
+        "emulator_threads",
+        r.emulator_status.map(|s| s.threads),
+    );
+    ins(out, "close_ms", r.close.quantile_ms(0.5));
+    ins(out, "close_ms_p99", r.close.quantile_ms(0.99));
+    ins(out, "close_ms_max", r.close.quantile_ms(1.0));
+    ins(out, "close_all_ms", round3(r.close_all.as_secs_f64() * 1e3));
+    Ok(())
+}
+
+/// Prints the report as a short table for people.
+fn print_table(r: &Value) {
+    let f = |k: &str| match r.get(k) {
+        Some(Value::Null) | None => "-".to_string(),
+        Some(Value::Number(n)) => {
+            let x = n.as_f64().unwrap_or(0.0);
+            if x.fract() == 0.0 && x.abs() >= 1000.0 {
+                group(x as i64)
+            } else {
+                n.to_string()
+            }
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    println!(
+        "flowai bench {} — {} × {}, target {}, emulator {}, frame {} B",
+        f("version"),
+        f("machine_cpus"),
+        f("machine_cpu"),
+        f("target"),
+        f("emulator"),
+        f("frame_bytes")
+    );
+    let row = |name: &str, text: String| println!("  {name:<16} {text}");
+    if r.get("mode").and_then(Value::as_str) == Some("scale") {
+        row(
+            "clients",
+            format!(
+                "{} connected in {} ms ({} threads opening)",
+                f("clients"),
+                f("connect_all_ms"),
+                f("connect_threads")
+            ),
+        );
+        row(
+            "connect",
+            format!(
+                "median {} ms, p99 {} ms, max {} ms",
+                f("connect_ms_median"),
+                f("connect_ms_p99"),
+                f("connect_ms_max")
+            ),
+        );
+        row(
+            "memory",
+            format!(
+                "RSS {} KiB connected ({} KiB per client), peak {} KiB",
+                f("rss_connected_kib"),
+                f("rss_per_client_kib"),
+                f("peak_rss_kib")
+            ),
+        );
+        row(
+            "threads",
+            format!(
+                "{} in the process, {} client threads",
+                f("threads"),
+                f("client_threads")
+            ),
+        );
+        row(
+            "send from all",
+            format!(
+                "{} of {} delivered, {} duplicates, {} msg/s",
+                f("delivered"),
+                f("messages"),
+                f("duplicates"),
+                f("msgs_per_sec")
+            ),
+        );
+        row(
+            "round trip",
+            format!(
+                "p50 {} µs, p99 {} µs, max {} µs (one client of all)",
+                f("rtt_p50_us"),
+                f("rtt_p99_us"),
+                f("rtt_max_us")
+            ),
+        );
+        row(
+            "idle",
+            format!(
+                "{} % CPU over {} s with keepalive {} ms ({} µs per ping), {} wake-ups/client/s",
+                f("idle_cpu_pct"),
+                f("idle_secs"),
+                f("keepalive_ms"),
+                f("idle_cpu_us_per_ping"),
+                f("idle_wakeups_per_client_per_s")
+            ),
+        );
+        row(
+            "emulator",
+            format!(
+                "{} % CPU idle, RSS {} KiB, {} threads",
+                f("emulator_idle_cpu_pct"),
+                f("emulator_rss_kib"),
+                f("emulator_threads")
+            ),
+        );
+        row(
+            "close",
+            format!(
+                "median {} ms, max {} ms, all in {} ms",
+                f("close_ms"),
+                f("close_ms_max"),
+                f("close_all_ms")
+            ),
+        );
+    } else {
+        row(
+            "connect",
+            format!(
+                "median {} ms, p99 {} ms, max {} ms ({} connects)",
+                f("connect_ms_median"),
+                f("connect_ms_p99"),
+                f("connect_ms_max"),
+                f("connects")
+            ),
+        );
+        row(
+            "round trip",
+            format!(
+                "p50 {} µs, p99 {} µs, max {} µs ({} sends)",
+                f("rtt_p50_us"),
+                f("rtt_p99_us"),
+                f("rtt_max_us"),
+                f("rtt_samples")
+            ),
+        );
+        row(
+            "throughput",
+            format!(
+                "{} msg/s: {} of {} delivered, {} duplicates, {} disconnects (window {}, drop every {})",
+                f("msgs_per_sec"),
+                f("delivered"),
+                f("messages"),
+                f("duplicates"),
+                f("disconnects"),
+                f("window"),
+                f("drop_every")
+            ),
+        );
+        row(
+            "fault-free",
+            format!(
+                "{} msg/s (faulty/fault-free {})",
+                f("fault_free_msgs_per_sec"),
+                f("fault_ratio")
+            ),
+        );
+        row(
+            "raw tungstenite",
+            format!(
+                "{} msg/s (library/raw {}), round trip p50 {} µs, p99 {} µs",
+                f("raw_msgs_per_sec"),
+                f("lib_raw_ratio"),
+                f("raw_rtt_p50_us"),
+                f("raw_rtt_p99_us")
+            ),
+        );
+        row(
+            "cpu",
+            format!(
+                "{} µs/msg in the process, {} µs/msg client side, {} µs/msg raw loop",
+                f("cpu_us_per_msg"),
+                f("client_cpu_us_per_msg"),
+                f("raw_cpu_us_per_msg")
+            ),
+        );
+        row(
+            "emulator",
+            format!(
+                "busy {} % of the library run, {} % of the raw run",
+                f("emulator_busy_pct"),
+                f("raw_emulator_busy_pct")
+            ),
+        );
+        row(
+            "close",
+            format!(
+                "median {} ms, p99 {} ms, max {} ms",
+                f("close_ms"),
+                f("close_ms_p99"),
+                f("close_ms_max")
+            ),
+        );
+        row(
+            "idle",
+            format!(
+                "{} % CPU over {} s, {} client wake-ups (keepalive {} ms)",
+                f("idle_cpu_pct"),
+                f("idle_secs"),
+                f("idle_wakeups"),
+                f("keepalive_ms")
+            ),
+        );
+        row(
+            "threads",
+            format!(
+                "{} in the process, {} per client",
+                f("threads"),
+                f("client_threads")
+            ),
+        );
+    }
+    row(
+        "process",
+        format!(
+            "CPU {} s over {} s, peak RSS {} KiB",
+            f("cpu_s"),
+            f("wall_s"),
+            f("peak_rss_kib")
+        ),
+    );
+}
+
+/// 12345678 → "12,345,678".
+fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut s = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    if n < 0 {
+        format!("-{s}")
+    } else {
+        s
+    }
 }
