@@ -3,7 +3,9 @@
  * function with NULL for each pointer argument and with invalid UTF-8 and checks the result
  * codes (no server needed). Part 2, when FLOWAI_BASE_URL is set, runs the whole life of a
  * client against that server (the emulator in the tests): connect, send, wait, receive,
- * callbacks, logging, close, use after close, free. Run under valgrind by tests/c_abi.rs.
+ * the REST calls (history, unnoticed, merge, upload, including an upload over the server's
+ * 1 MiB default limit), callbacks, logging, close, use after close, free. Run under valgrind
+ * by tests/c_abi.rs.
  *
  * Prints "test_abi: N checks passed" and exits 0, or names each failed check and exits 1.
  */
@@ -15,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Bigger than the emulator's default upload limit (1 MiB): refused with HTTP 413. */
+#define TOO_LARGE_BYTES (1536u * 1024u)
 
 static int failures = 0;
 static int checks = 0;
@@ -66,13 +71,16 @@ static void test_result_and_version(void) {
     EXPECT(strcmp(flowai_result_str(FLOWAI_OK), "ok") == 0);
     EXPECT(strcmp(flowai_result_str(FLOWAI_TIMEOUT), "timed out") == 0);
     EXPECT(strcmp(flowai_result_str(99999), "unknown flowai_result code") == 0);
-    for (uint32_t c = 0; c <= FLOWAI_PANIC; c++) {
+    EXPECT(strcmp(flowai_result_str(FLOWAI_TOO_LARGE), "too large for the server") == 0);
+    EXPECT(FLOWAI_TOO_LARGE == 18); /* appended, never renumbered */
+    for (uint32_t c = 0; c <= FLOWAI_TOO_LARGE; c++) {
         EXPECT(flowai_result_str(c) != NULL && strlen(flowai_result_str(c)) > 0);
     }
     EXPECT(flowai_result_is_retryable(FLOWAI_TIMEOUT) == 1);
     EXPECT(flowai_result_is_retryable(FLOWAI_NETWORK) == 1);
     EXPECT(flowai_result_is_retryable(FLOWAI_CLOSED) == 0);
     EXPECT(flowai_result_is_retryable(FLOWAI_OK) == 0);
+    EXPECT(flowai_result_is_retryable(FLOWAI_TOO_LARGE) == 0);
     EXPECT(flowai_result_is_retryable(12345) == 0);
     EXPECT(strcmp(flowai_version(), FLOWAI_VERSION) == 0);
     EXPECT(flowai_abi_version() == FLOWAI_ABI_VERSION);
@@ -106,6 +114,10 @@ static void test_config_arguments(void) {
     NUL(flowai_config_set_origin(c, NULL));
     UTF(flowai_config_set_origin(c, BAD));
     OK(flowai_config_set_origin(c, "https://example.com"));
+    NUL(flowai_config_set_ott(NULL, "t"));
+    NUL(flowai_config_set_ott(c, NULL));
+    UTF(flowai_config_set_ott(c, BAD));
+    OK(flowai_config_set_ott(c, "one-time-token"));
     NUL(flowai_config_set_secret(NULL, "s"));
     NUL(flowai_config_set_secret(c, NULL));
     UTF(flowai_config_set_secret(c, BAD));
@@ -139,6 +151,19 @@ static void test_config_arguments(void) {
     NUL(flowai_config_set_state_file(NULL, "/tmp/x"));
     NUL(flowai_config_set_state_file(c, NULL));
     UTF(flowai_config_set_state_file(c, BAD));
+    NUL(flowai_config_set_session_policy(NULL, FLOWAI_SESSION_POLICY_KEEP));
+    INVALID(flowai_config_set_session_policy(c, 2));
+    INVALID(flowai_config_set_session_policy(c, 0xffffffffu));
+    OK(flowai_config_set_session_policy(c, FLOWAI_SESSION_POLICY_RENEW));
+    OK(flowai_config_set_session_policy(c, FLOWAI_SESSION_POLICY_KEEP));
+    NUL(flowai_config_set_originator_name(NULL, "n"));
+    NUL(flowai_config_set_originator_name(c, NULL));
+    UTF(flowai_config_set_originator_name(c, BAD));
+    OK(flowai_config_set_originator_name(c, "C Tester"));
+    NUL(flowai_config_set_originator_role(NULL, FLOWAI_ROLE_EXTERNAL));
+    INVALID(flowai_config_set_originator_role(c, 2));
+    INVALID(flowai_config_set_originator_role(c, 0xffffffffu));
+    OK(flowai_config_set_originator_role(c, FLOWAI_ROLE_MODERATOR));
 
     /* An unusable config fails at connect, with FLOWAI_CONFIG and nothing written. */
     flowai_client *client = NULL;
@@ -278,6 +303,15 @@ static void test_client_and_event_arguments(void) {
     NUL(flowai_client_set_callback(NULL, on_event_noop, NULL));
     NUL(flowai_client_noticed(NULL, "", 0, NULL));
     NUL(flowai_client_user_typing(NULL));
+    char *text = NULL;
+    int32_t flag = -1;
+    NUL(flowai_client_secret(NULL, "", &text));
+    NUL(flowai_client_history(NULL, "", &text));
+    NUL(flowai_client_unnoticed(NULL, "", &flag));
+    NUL(flowai_client_merge(NULL, "key", "", ""));
+    NUL(flowai_client_upload(NULL, "/tmp/x", m, &text));
+    NUL(flowai_client_upload(NULL, "/tmp/x", NULL, NULL));
+    EXPECT(text == NULL && flag == -1);
     NUL(flowai_client_close(NULL));
     EXPECT(flowai_client_is_connected(NULL) == 0);
     EXPECT(flowai_client_pending(NULL) == 0);
@@ -368,6 +402,134 @@ static int recv_until(flowai_client *c, flowai_event_type kind, flowai_event **o
     return 0;
 }
 
+/* A temporary file of `size` bytes; its path is written to `path` (at least 64 bytes). */
+static int temp_file(char *path, size_t size) {
+    static char chunk[64 * 1024];
+    strcpy(path, "/tmp/flowai-abi-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        perror("mkstemp");
+        return 0;
+    }
+    memset(chunk, 'x', sizeof chunk);
+    size_t left = size;
+    while (left > 0) {
+        size_t n = left < sizeof chunk ? left : sizeof chunk;
+        if (write(fd, chunk, n) != (ssize_t)n) {
+            perror("write");
+            close(fd);
+            return 0;
+        }
+        left -= n;
+    }
+    close(fd);
+    return 1;
+}
+
+/* The REST calls on a connected client whose thread has had a conversation. */
+static void test_live_rest(flowai_client *c) {
+    /* Secret: the one from the config for the configured thread, none for another. */
+    char *text = NULL;
+    NUL(flowai_client_secret(c, NULL, &text));
+    UTF(flowai_client_secret(c, BAD, &text));
+    NUL(flowai_client_secret(c, "", NULL));
+    OK(flowai_client_secret(c, "", &text));
+    EXPECT(text != NULL && strcmp(text, "c-secret") == 0);
+    flowai_string_free(text);
+    text = NULL;
+    OK(flowai_client_secret(c, "jane.doe", &text));
+    EXPECT(text != NULL && strcmp(text, "c-secret") == 0);
+    flowai_string_free(text);
+    text = (char *)"untouched";
+    OK(flowai_client_secret(c, "nobody", &text));
+    EXPECT(text == NULL); /* no secret known: OK and NULL */
+
+    /* History of the conversation so far; another thread's is empty. */
+    text = NULL;
+    NUL(flowai_client_history(c, NULL, &text));
+    UTF(flowai_client_history(c, BAD, &text));
+    NUL(flowai_client_history(c, "", NULL));
+    EXPECT(text == NULL);
+    OK(flowai_client_history(c, "", &text));
+    EXPECT(text != NULL);
+    if (text != NULL) {
+        EXPECT(strstr(text, "\"threadId\":\"jane.doe\"") != NULL);
+        EXPECT(strstr(text, "\"type\":\"message.send\"") != NULL);
+        EXPECT(strstr(text, "Event MY EVENT received") != NULL);
+        EXPECT(strstr(text, "\"name\":\"Jane Doe\"") != NULL);
+        /* A message without originator got the configured one. */
+        EXPECT(strstr(text, "\"name\":\"C Tester\"") != NULL);
+    }
+    flowai_string_free(text);
+    text = NULL;
+    OK(flowai_client_history(c, "nobody", &text));
+    EXPECT(text != NULL && strstr(text, "\"history\":[]") != NULL);
+    flowai_string_free(text);
+
+    /* Unnoticed: the bot replied and nobody noticed yet. */
+    int32_t unnoticed = -1;
+    NUL(flowai_client_unnoticed(c, NULL, &unnoticed));
+    UTF(flowai_client_unnoticed(c, BAD, &unnoticed));
+    NUL(flowai_client_unnoticed(c, "", NULL));
+    EXPECT(unnoticed == -1);
+    OK(flowai_client_unnoticed(c, "", &unnoticed));
+    EXPECT(unnoticed == 1);
+    OK(flowai_client_unnoticed(c, "nobody", &unnoticed));
+    EXPECT(unnoticed == 0);
+
+    /* Merge. */
+    NUL(flowai_client_merge(c, NULL, "", ""));
+    NUL(flowai_client_merge(c, "key", NULL, ""));
+    NUL(flowai_client_merge(c, "key", "", NULL));
+    UTF(flowai_client_merge(c, BAD, "", ""));
+    UTF(flowai_client_merge(c, "key", BAD, ""));
+    UTF(flowai_client_merge(c, "key", "", BAD));
+    INVALID(flowai_client_merge(c, "", "", ""));
+    OK(flowai_client_merge(c, "merger-key", "", ""));
+    OK(flowai_client_merge(c, "merger-key", "other-thread", "other-session"));
+
+    /* Upload: a small file with a message, then without message or result. */
+    char small[64], big[64];
+    EXPECT(temp_file(small, 1234));
+    flowai_message *m = flowai_message_new();
+    OK(flowai_message_set_speech(m, "here is my file"));
+    text = NULL;
+    NUL(flowai_client_upload(c, NULL, m, &text));
+    UTF(flowai_client_upload(c, BAD, m, &text));
+    EXPECT(text == NULL);
+    OK(flowai_client_upload(c, small, m, &text));
+    EXPECT(text != NULL && strstr(text, "\"size\":1234") != NULL &&
+           strstr(text, "\"fileName\":\"flowai-abi-") != NULL);
+    flowai_string_free(text);
+    OK(flowai_client_upload(c, small, NULL, NULL));
+    flowai_event *e = NULL;
+    for (int i = 0; i < 2; i++) {
+        EXPECT(recv_until(c, FLOWAI_EVENT_REPLY, &e));
+        EXPECT(e && strstr(flowai_event_text(e), "Received file flowai-abi-") != NULL &&
+               strstr(flowai_event_text(e), "(1234 bytes)") != NULL);
+        flowai_event_free(e);
+        e = NULL;
+    }
+    OK(flowai_client_history(c, "", &text));
+    EXPECT(text && strstr(text, "\"type\":\"file.upload\"") &&
+           strstr(text, "\"speech\":\"here is my file\"") &&
+           strstr(text, "\"speech\":\"file attachment\""));
+    flowai_string_free(text);
+    text = NULL;
+
+    /* Over the server's limit: FLOWAI_TOO_LARGE, final; a missing file: FLOWAI_IO. */
+    EXPECT(temp_file(big, TOO_LARGE_BYTES));
+    EXPECT_CODE(flowai_client_upload(c, big, m, &text), FLOWAI_TOO_LARGE);
+    EXPECT(strstr(flowai_last_error(), "HTTP 413") != NULL);
+    EXPECT(text == NULL);
+    EXPECT_CODE(flowai_client_upload(c, "/definitely/not/here.txt", m, &text), FLOWAI_IO);
+    EXPECT(text == NULL);
+    unlink(small);
+    unlink(big);
+    flowai_message_free(m);
+    EXPECT(flowai_client_is_connected(c) == 1); /* the client is fine afterwards */
+}
+
 static void test_live(const char *base_url, const char *client_id) {
     OK(flowai_set_log_callback(on_log, NULL, FLOWAI_LOG_TRACE));
     flowai_config *cfg = NULL;
@@ -375,6 +537,9 @@ static void test_live(const char *base_url, const char *client_id) {
     OK(flowai_config_set_base_url(cfg, base_url));
     OK(flowai_config_set_thread_id(cfg, "jane.doe"));
     OK(flowai_config_set_keepalive_ms(cfg, 200));
+    OK(flowai_config_set_originator_name(cfg, "C Tester"));
+    OK(flowai_config_set_secret(cfg, "c-secret"));
+    OK(flowai_config_set_ott(cfg, "one-time-token"));
     flowai_client *c = NULL;
     OK(flowai_client_connect(cfg, &c));
     flowai_config_free(cfg);
@@ -439,6 +604,8 @@ static void test_live(const char *base_url, const char *client_id) {
     EXPECT(none == NULL);
     NUL(flowai_client_recv(c, 0, NULL));
 
+    test_live_rest(c);
+
     /* Control frames. */
     int32_t queued = -1;
     NUL(flowai_client_noticed(c, NULL, 0, &queued));
@@ -450,6 +617,16 @@ static void test_live(const char *base_url, const char *client_id) {
     EXPECT(queued == 0); /* throttled */
     OK(flowai_client_noticed(c, "other", 0, NULL));
     OK(flowai_client_user_typing(c));
+    /* Noticed clears unnoticed (once the emulator has read the frame). */
+    int32_t unnoticed = -1;
+    for (int i = 0; i < 100; i++) {
+        OK(flowai_client_unnoticed(c, "", &unnoticed));
+        if (unnoticed == 0) {
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    EXPECT(unnoticed == 0);
 
     /* Callback: receives events; recv is refused meanwhile; unregister stops it. */
     struct seen s;
@@ -523,6 +700,14 @@ static void test_live(const char *base_url, const char *client_id) {
     EXPECT_CODE(flowai_client_set_callback(c, NULL, NULL), FLOWAI_CLOSED);
     EXPECT_CODE(flowai_client_noticed(c, "", 1, NULL), FLOWAI_CLOSED);
     EXPECT_CODE(flowai_client_user_typing(c), FLOWAI_CLOSED);
+    char *closed_text = NULL;
+    int32_t closed_flag = -1;
+    EXPECT_CODE(flowai_client_secret(c, "", &closed_text), FLOWAI_CLOSED);
+    EXPECT_CODE(flowai_client_history(c, "", &closed_text), FLOWAI_CLOSED);
+    EXPECT_CODE(flowai_client_unnoticed(c, "", &closed_flag), FLOWAI_CLOSED);
+    EXPECT_CODE(flowai_client_merge(c, "key", "", ""), FLOWAI_CLOSED);
+    EXPECT_CODE(flowai_client_upload(c, "/tmp/x", NULL, &closed_text), FLOWAI_CLOSED);
+    EXPECT(closed_text == NULL && closed_flag == -1);
     EXPECT(strstr(flowai_last_error(), "after flowai_client_close") != NULL);
     EXPECT(strcmp(flowai_client_thread_id(c), "jane.doe") == 0);
     flowai_client_free(c);

@@ -26,8 +26,9 @@
  * Thread safety
  * -------------
  * A flowai_client may be used from any number of threads at the same time: send, send_json,
- * wait_delivered, flush, recv, set_callback, noticed, user_typing and close are all safe to
- * call concurrently. flowai_client_free must not race with any other call on the same client.
+ * wait_delivered, flush, recv, set_callback, noticed, user_typing, secret, history,
+ * unnoticed, merge, upload and close are all safe to call concurrently. flowai_client_free
+ * must not race with any other call on the same client.
  * A flowai_config or flowai_message must not be changed from two threads at once (reading
  * one, e.g. sending the same message from several threads, is fine). Events may be read from
  * any thread; free each one once.
@@ -59,7 +60,7 @@
  * Version of the C ABI described by this header. It grows by one whenever a function or a
  * code is added; nothing released is ever changed or renumbered.
  */
-#define FLOWAI_ABI_VERSION 1
+#define FLOWAI_ABI_VERSION 2
 
 /**
  * The outcome of a call. 0 is success; every other value names one kind of failure, with
@@ -150,6 +151,11 @@ enum flowai_result
      * A bug: the library panicked. The call did nothing more; details in the last error.
      */
     FLOWAI_PANIC = 17,
+    /**
+     * The server refused a request body as too large (HTTP 413: a file for
+     * `flowai_client_upload` over the project's limit). Final: send a smaller file.
+     */
+    FLOWAI_TOO_LARGE = 18,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -310,6 +316,32 @@ typedef uint32_t flowai_role;
 #endif // __cplusplus
 
 /**
+ * What a restart with a state file does with the sessionId, for
+ * `flowai_config_set_session_policy`.
+ */
+enum flowai_session_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Reuse the sessionId saved in the state file, as the official SDK does (the default).
+     */
+    FLOWAI_SESSION_POLICY_KEEP = 0,
+    /**
+     * A new random sessionId at every start (still kept across reconnects and saved).
+     */
+    FLOWAI_SESSION_POLICY_RENEW = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum flowai_session_policy flowai_session_policy;
+#else
+typedef uint32_t flowai_session_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Opaque connection to Flow, from `flowai_client_connect`. Send, receive, wait and close
  * may be called from any thread at the same time; `flowai_client_free` must not race with
  * any other call on the same client. After `flowai_client_close` every call returns
@@ -453,6 +485,13 @@ flowai_result flowai_config_set_origin(flowai_config *config,
                                        const char *origin);
 
 /**
+ * Sets a one-time token, sent as `x-flowai-ott` with `socket.info` (the official SDK's
+ * `ott` option).
+ */
+flowai_result flowai_config_set_ott(flowai_config *config,
+                                    const char *ott);
+
+/**
  * Sets a nonce (secret) already known for the configured thread (projects with client
  * nonces; the client learns new ones from the server by itself).
  */
@@ -548,6 +587,29 @@ flowai_result flowai_config_set_backoff(flowai_config *config,
  */
 flowai_result flowai_config_set_state_file(flowai_config *config,
                                            const char *path);
+
+/**
+ * Sets what a restart with a state file does with the sessionId: a `flowai_session_policy`
+ * value, `FLOWAI_SESSION_POLICY_KEEP` (0, the default: reuse the saved one) or
+ * `FLOWAI_SESSION_POLICY_RENEW` (1: a new one at every start). Other values give
+ * `FLOWAI_INVALID_ARGUMENT`. Without a state file it changes nothing.
+ */
+flowai_result flowai_config_set_session_policy(flowai_config *config,
+                                               uint32_t policy);
+
+/**
+ * Sets the display name of the default originator, used by messages, uploads and
+ * `flowai_client_user_typing` that name none (default `Anonymous`).
+ */
+flowai_result flowai_config_set_originator_name(flowai_config *config,
+                                                const char *name);
+
+/**
+ * Sets the role of the default originator: a `flowai_role` value (`FLOWAI_ROLE_EXTERNAL`,
+ * the default, or `FLOWAI_ROLE_MODERATOR`). Other values give `FLOWAI_INVALID_ARGUMENT`.
+ */
+flowai_result flowai_config_set_originator_role(flowai_config *config,
+                                                uint32_t role);
 
 /**
  * Creates an empty message (no threadId: the client's configured one is used; no
@@ -841,6 +903,74 @@ flowai_result flowai_client_noticed(const flowai_client *client,
  * (`activity.user.typing`, with the configured originator).
  */
 flowai_result flowai_client_user_typing(const flowai_client *client);
+
+/**
+ * The nonce (secret) the client knows for a thread: from `flowai_config_set_secret`, the
+ * state file, `socket.info` or the latest `secret.generated` frame. `thread_id` `""` means
+ * the configured thread.
+ *
+ * On `FLOWAI_OK`, `*secret_out` is an owned string (free it with `flowai_string_free`), or
+ * NULL when no secret is known for that thread (projects without client nonces).
+ */
+flowai_result flowai_client_secret(const flowai_client *client,
+                                   const char *thread_id,
+                                   char **secret_out);
+
+/**
+ * The past messages of a thread (`GET thread.history`); `thread_id` `""` means the
+ * configured thread. Blocks for the HTTP request, bounded by the config's I/O timeout.
+ *
+ * On `FLOWAI_OK`, `*json_out` is the answer's payload as JSON text, as the server sent it
+ * (`{"threadId": …, "history": [{"type": "message.send", "payload": {…}}, …]}`, oldest
+ * first), owned by the caller: free it with `flowai_string_free`. Failures:
+ * `FLOWAI_REJECTED` (e.g. 401 for a wrong secret), `FLOWAI_UNAVAILABLE`, `FLOWAI_NETWORK`,
+ * `FLOWAI_TLS`, `FLOWAI_PROTOCOL`, `FLOWAI_TIMEOUT`, `FLOWAI_CLOSED`.
+ */
+flowai_result flowai_client_history(const flowai_client *client,
+                                    const char *thread_id,
+                                    char **json_out);
+
+/**
+ * Whether a thread has messages the user has not seen (`GET thread.unnoticed`);
+ * `thread_id` `""` means the configured thread. `flowai_client_noticed` clears it. Blocks
+ * for the HTTP request, bounded by the config's I/O timeout.
+ *
+ * On `FLOWAI_OK`, `*unnoticed_out` is 1 (unseen messages) or 0. Failures as for
+ * `flowai_client_history`.
+ */
+flowai_result flowai_client_unnoticed(const flowai_client *client,
+                                      const char *thread_id,
+                                      int32_t *unnoticed_out);
+
+/**
+ * Merges threads (`POST thread.merger` with clientId, threadId, sessionId and
+ * `merger_key`). `thread_id` `""` and `session_id` `""` mean the configured ones; an empty
+ * `merger_key` gives `FLOWAI_INVALID_ARGUMENT`. Blocks for the HTTP request, bounded by the
+ * config's I/O timeout. Failures as for `flowai_client_history`.
+ */
+flowai_result flowai_client_merge(const flowai_client *client,
+                                  const char *merger_key,
+                                  const char *thread_id,
+                                  const char *session_id);
+
+/**
+ * Sends the file at `path` as an attachment (`POST thread.upload`, multipart/form-data),
+ * streamed from disk, never read whole into memory. `message` (copied; NULL allowed, for an
+ * empty message) is completed like `flowai_client_send` completes one (threadId,
+ * originator, nonce); an empty speech becomes `file attachment`. The bot's answer to the
+ * file arrives as a normal `FLOWAI_EVENT_REPLY`. Blocks until the server answered, bounded
+ * by the config's I/O timeout plus one second per 64 KiB of file.
+ *
+ * `result_out` may be NULL; otherwise on `FLOWAI_OK` it receives the answer's payload as
+ * JSON text (`{"fileName": …, "size": …}`), owned by the caller: free it with
+ * `flowai_string_free`. Failures: `FLOWAI_TOO_LARGE` (HTTP 413: over the server's limit),
+ * `FLOWAI_IO` (the file cannot be read), `FLOWAI_INVALID_ARGUMENT` (a message the server
+ * would refuse), and those of `flowai_client_history`.
+ */
+flowai_result flowai_client_upload(const flowai_client *client,
+                                   const char *path,
+                                   const flowai_message *message,
+                                   char **result_out);
 
 /**
  * 1 while the WebSocket is open, 0 otherwise (between reconnects, after close, NULL).

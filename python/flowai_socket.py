@@ -50,8 +50,11 @@ __all__ = [
     "FlowaiError",
     "FlowaiTimeout",
     "FlowaiClosed",
+    "FlowaiTooLarge",
     "ROLE_EXTERNAL",
     "ROLE_MODERATOR",
+    "SESSION_POLICY_KEEP",
+    "SESSION_POLICY_RENEW",
     "load_library",
     "version",
 ]
@@ -75,6 +78,7 @@ OUTBOX_FULL = 14
 NOT_DELIVERED = 15
 IO = 16
 PANIC = 17
+TOO_LARGE = 18
 
 # flowai_event_type values.
 EVENT_INVALID = 0
@@ -115,6 +119,13 @@ _SIGNATURES = [
     ("flowai_config_set_thread_id", c_uint32, [c_void_p, c_char_p]),
     ("flowai_config_set_session_id", c_uint32, [c_void_p, c_char_p]),
     ("flowai_config_set_origin", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_ott", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_secret", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_state_file", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_session_policy", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_config_set_originator_name", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_originator_role", c_uint32, [c_void_p, c_uint32]),
+    ("flowai_config_set_io_timeout_ms", c_uint32, [c_void_p, c_uint32]),
     ("flowai_config_set_keepalive_ms", c_uint32, [c_void_p, c_uint32]),
     ("flowai_config_set_pong_timeout_ms", c_uint32, [c_void_p, c_uint32]),
     ("flowai_config_set_connect_timeout_ms", c_uint32, [c_void_p, c_uint32]),
@@ -128,6 +139,12 @@ _SIGNATURES = [
     ("flowai_client_set_callback", c_uint32, [c_void_p, _EVENT_CALLBACK, c_void_p]),
     ("flowai_client_noticed", c_uint32, [c_void_p, c_char_p, c_int32, POINTER(c_int32)]),
     ("flowai_client_user_typing", c_uint32, [c_void_p]),
+    # Owned strings out (secret, history, upload): c_void_p, freed with flowai_string_free.
+    ("flowai_client_secret", c_uint32, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("flowai_client_history", c_uint32, [c_void_p, c_char_p, POINTER(c_void_p)]),
+    ("flowai_client_unnoticed", c_uint32, [c_void_p, c_char_p, POINTER(c_int32)]),
+    ("flowai_client_merge", c_uint32, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    ("flowai_client_upload", c_uint32, [c_void_p, c_char_p, c_void_p, POINTER(c_void_p)]),
     ("flowai_client_is_connected", c_int32, [c_void_p]),
     ("flowai_client_thread_id", c_char_p, [c_void_p]),
     ("flowai_client_session_id", c_char_p, [c_void_p]),
@@ -245,6 +262,10 @@ class FlowaiClosed(FlowaiError):
     """The client was closed (by ``close``) or has stopped for good (final error)."""
 
 
+class FlowaiTooLarge(FlowaiError):
+    """The server refused a body as too large (HTTP 413: an upload over its limit). Final."""
+
+
 def _raise(code, call):
     if code == OK:
         return
@@ -254,6 +275,8 @@ def _raise(code, call):
         cls = FlowaiTimeout
     elif code in (CLOSED, CONNECTION_CLOSED):
         cls = FlowaiClosed
+    elif code == TOO_LARGE:
+        cls = FlowaiTooLarge
     raise cls(code, text, call)
 
 
@@ -263,6 +286,21 @@ def _bytes(text):
 
 def _text(raw):
     return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def _thread(thread_id):
+    """An optional threadId / sessionId argument: ``None`` and ``""`` mean the configured one."""
+    return _bytes(thread_id or "")
+
+
+def _take_string(lib, raw):
+    """Copies an owned C string (a c_void_p, NULL gives None) and frees it."""
+    if not raw.value:
+        return None
+    try:
+        return ctypes.string_at(raw.value).decode("utf-8")
+    finally:
+        lib.flowai_string_free(raw)
 
 
 class Event:
@@ -300,6 +338,20 @@ class Event:
 
 ROLE_EXTERNAL = 0
 ROLE_MODERATOR = 1
+
+# flowai_session_policy values (what a restart with a state file does with the sessionId).
+SESSION_POLICY_KEEP = 0
+SESSION_POLICY_RENEW = 1
+_SESSION_POLICIES = {"keep": SESSION_POLICY_KEEP, "renew": SESSION_POLICY_RENEW}
+
+
+def _session_policy(policy):
+    if policy is None or isinstance(policy, int):
+        return policy
+    try:
+        return _SESSION_POLICIES[str(policy).lower()]
+    except KeyError:
+        raise ValueError(f"session_policy must be 'keep' or 'renew', not {policy!r}") from None
 
 _PROFILE_FIELDS = (
     "full_name",
@@ -437,6 +489,16 @@ class Client:
     ``client_id`` and ``base_url`` default to the environment variables ``FLOWAI_CLIENT_ID``
     and ``FLOWAI_BASE_URL`` (then ``https://sdk.flow.ai``). Methods may be called from
     several threads.
+
+    Keyword options: ``session_id``; ``origin`` (the WebSocket ``Origin`` header); ``ott`` (a
+    one-time token for ``socket.info``); ``secret`` (a nonce already known for the thread);
+    ``state_file`` (a path that keeps threadId, sessionId and secrets across restarts) with
+    ``session_policy`` (``"keep"``, the default, reuses the saved sessionId; ``"renew"`` makes
+    a new one per start; or ``SESSION_POLICY_KEEP`` / ``SESSION_POLICY_RENEW``);
+    ``originator_name`` and ``originator_role`` (``ROLE_EXTERNAL`` / ``ROLE_MODERATOR``), the
+    originator of messages that name none; ``keepalive_ms``, ``pong_timeout_ms``,
+    ``connect_timeout_ms``, ``io_timeout_ms`` (which also bounds the REST calls),
+    ``reconnect``, ``root_certificate_pem``.
     """
 
     def __init__(
@@ -447,9 +509,16 @@ class Client:
         *,
         session_id=None,
         origin=None,
+        ott=None,
+        secret=None,
+        state_file=None,
+        session_policy=None,
+        originator_name=None,
+        originator_role=None,
         keepalive_ms=None,
         pong_timeout_ms=None,
         connect_timeout_ms=None,
+        io_timeout_ms=None,
         reconnect=None,
         root_certificate_pem=None,
         library=None,
@@ -460,6 +529,9 @@ class Client:
         if not client_id:
             raise ValueError("a client_id is needed (or set FLOWAI_CLIENT_ID)")
         base_url = base_url or os.environ.get("FLOWAI_BASE_URL") or "https://sdk.flow.ai"
+        session_policy = _session_policy(session_policy)
+        if state_file is not None:
+            state_file = os.fspath(state_file)
         self._lock = threading.Condition()
         self._in_flight = 0
         self._handle = None
@@ -473,9 +545,16 @@ class Client:
                 ("flowai_config_set_thread_id", _bytes(thread_id)),
                 ("flowai_config_set_session_id", _bytes(session_id)),
                 ("flowai_config_set_origin", _bytes(origin)),
+                ("flowai_config_set_ott", _bytes(ott)),
+                ("flowai_config_set_secret", _bytes(secret)),
+                ("flowai_config_set_state_file", _bytes(state_file)),
+                ("flowai_config_set_session_policy", session_policy),
+                ("flowai_config_set_originator_name", _bytes(originator_name)),
+                ("flowai_config_set_originator_role", originator_role),
                 ("flowai_config_set_keepalive_ms", keepalive_ms),
                 ("flowai_config_set_pong_timeout_ms", pong_timeout_ms),
                 ("flowai_config_set_connect_timeout_ms", connect_timeout_ms),
+                ("flowai_config_set_io_timeout_ms", io_timeout_ms),
                 ("flowai_config_add_root_certificate_pem", _bytes(root_certificate_pem)),
                 ("flowai_config_set_reconnect", None if reconnect is None else int(reconnect)),
             ]
@@ -556,19 +635,73 @@ class Client:
                 _raise(code, "flowai_client_flush")
                 return
 
-    def noticed(self, thread_id="", instantly=False):
-        """Tells the server the user has seen a thread (``""``: the configured one); returns
-        whether a frame was queued (it is throttled to one per 5 s unless ``instantly``)."""
+    def noticed(self, thread_id=None, instantly=False):
+        """Tells the server the user has seen a thread (``None`` or ``""``: the configured
+        one); returns whether a frame was queued (it is throttled to one per 5 s unless
+        ``instantly``)."""
         queued = c_int32()
-        _raise(
-            self._call("flowai_client_noticed", _bytes(thread_id), int(bool(instantly)), byref(queued)),
-            "flowai_client_noticed",
+        code = self._call(
+            "flowai_client_noticed", _thread(thread_id), int(bool(instantly)), byref(queued)
         )
+        _raise(code, "flowai_client_noticed")
         return bool(queued.value)
 
     def user_typing(self):
         """Tells the server the user is typing in the configured thread."""
         _raise(self._call("flowai_client_user_typing"), "flowai_client_user_typing")
+
+    # -- nonce and REST calls (each blocks for one HTTP request, bounded by io_timeout_ms)
+
+    def _owned(self, name, *args):
+        raw = c_void_p()
+        _raise(self._call(name, *args, byref(raw)), name)
+        return _take_string(self._lib, raw)
+
+    def secret(self, thread_id=None):
+        """The nonce known for a thread (``None``: the configured one), or ``None`` when
+        the client knows none (projects without client nonces)."""
+        return self._owned("flowai_client_secret", _thread(thread_id))
+
+    def history(self, thread_id=None):
+        """The past messages of a thread (``None``: the configured one), as the server's
+        payload parsed: ``{"threadId": ..., "history": [{"type": ..., "payload": {...}},
+        ...]}``, oldest first."""
+        return _json.loads(self._owned("flowai_client_history", _thread(thread_id)))
+
+    def unnoticed(self, thread_id=None):
+        """True when the thread (``None``: the configured one) has messages the user has not
+        seen; ``noticed`` clears it."""
+        flag = c_int32()
+        _raise(
+            self._call("flowai_client_unnoticed", _thread(thread_id), byref(flag)),
+            "flowai_client_unnoticed",
+        )
+        return bool(flag.value)
+
+    def merge(self, merger_key, thread_id=None, session_id=None):
+        """Merges threads (``thread.merger``); ``None`` thread or session: the configured
+        one. An empty key raises ``FlowaiError`` (``INVALID_ARGUMENT``)."""
+        _raise(
+            self._call(
+                "flowai_client_merge", _bytes(merger_key), _thread(thread_id), _thread(session_id)
+            ),
+            "flowai_client_merge",
+        )
+
+    def upload(self, path, message=None):
+        """Sends a file as an attachment (streamed from disk) and returns the server's
+        answer as a dict (``{"fileName": ..., "size": ...}``). ``message`` is a ``Message``,
+        a string (the speech) or ``None`` (speech ``file attachment``); the rest is filled
+        like ``send`` does. The bot's answer to the file arrives as a reply event. Raises
+        ``FlowaiTooLarge`` when the server refuses the file as too large (HTTP 413) and
+        ``FlowaiError`` with code ``IO`` when it cannot be read."""
+        if isinstance(message, str):
+            message = Message(message)
+        elif message is not None and not isinstance(message, Message):
+            raise TypeError("message must be a Message, a str or None")
+        handle = None if message is None else message._handle
+        text = self._owned("flowai_client_upload", _bytes(os.fspath(path)), handle)
+        return _json.loads(text)
 
     # -- receiving
 

@@ -7,7 +7,9 @@ Plain unittest, no third-party packages. Every wait is bounded.
 
 import os
 import queue
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -20,6 +22,7 @@ from flowai_socket import (  # noqa: E402
     FlowaiClosed,
     FlowaiError,
     FlowaiTimeout,
+    FlowaiTooLarge,
     Message,
 )
 
@@ -46,7 +49,7 @@ class WrapperTest(unittest.TestCase):
 
     def test_library_and_version(self):
         lib = flowai_socket.load_library()
-        self.assertEqual(lib.flowai_abi_version(), 1)
+        self.assertEqual(lib.flowai_abi_version(), 2)
         self.assertRegex(flowai_socket.version(), r"^\d+\.\d+\.\d+")
 
     def test_send_receive_reply_and_close(self):
@@ -209,6 +212,150 @@ class WrapperTest(unittest.TestCase):
         with self.assertRaises(FlowaiError) as caught:
             Client(base_url="ftp://nowhere")
         self.assertEqual(caught.exception.code, flowai_socket.CONFIG)
+
+
+class SdkParityTest(unittest.TestCase):
+    """The SDK features beyond send/receive: nonce, REST calls, config options."""
+
+    def connect(self, **kwargs):
+        kwargs.setdefault("thread_id", "jane.doe")
+        client = Client(**kwargs)
+        self.addCleanup(client.close)
+        return client
+
+    def tempdir(self):
+        path = tempfile.mkdtemp(prefix="flowai-py-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    def temp_file(self, name, size):
+        path = os.path.join(self.tempdir(), name)
+        with open(path, "wb") as f:
+            chunk = b"x" * 65536
+            left = size
+            while left > 0:
+                f.write(chunk[: min(left, len(chunk))])
+                left -= min(left, len(chunk))
+        return path
+
+    def converse(self, client, text):
+        client.send(text)
+        want = f"You said: {text}"
+        return wait_for(client, lambda e: e.is_reply and e.text == want)
+
+    def test_secret_from_the_config_and_none_for_unknown_threads(self):
+        client = self.connect(secret="py-secret")
+        self.assertEqual(client.secret(), "py-secret")
+        self.assertEqual(client.secret("jane.doe"), "py-secret")
+        self.assertIsNone(client.secret("nobody"))
+        self.assertIsNone(self.connect(thread_id="no.secret").secret())
+
+    def test_history_after_a_conversation(self):
+        client = self.connect(thread_id="py.history")
+        self.assertEqual(client.history()["history"], [])
+        self.converse(client, "hello history")
+        history = client.history()
+        self.assertEqual(history["threadId"], "py.history")
+        kinds = [entry["type"] for entry in history["history"]]
+        self.assertEqual(kinds, ["message.send", "message.received"])
+        self.assertEqual(history["history"][0]["payload"]["speech"], "hello history")
+        self.assertEqual(client.history("nobody")["history"], [])
+        self.assertEqual(client.history("py.history"), history)
+
+    def test_unnoticed_until_noticed(self):
+        client = self.connect(thread_id="py.unnoticed")
+        self.assertFalse(client.unnoticed())
+        self.converse(client, "anyone there")
+        self.assertTrue(client.unnoticed())
+        self.assertTrue(client.unnoticed("py.unnoticed"))
+        self.assertTrue(client.noticed(instantly=True))
+        self.assertFalse(client.noticed())  # throttled
+        deadline = time.monotonic() + 10
+        while client.unnoticed() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(client.unnoticed())
+
+    def test_merge(self):
+        client = self.connect()
+        self.assertIsNone(client.merge("merger-key"))
+        client.merge("merger-key", thread_id="other-thread", session_id="other-session")
+        with self.assertRaises(FlowaiError) as caught:
+            client.merge("")
+        self.assertEqual(caught.exception.code, flowai_socket.INVALID_ARGUMENT)
+
+    def test_upload_small_files(self):
+        client = self.connect(thread_id="py.upload")
+        path = self.temp_file("note.txt", 1234)
+        result = client.upload(path, Message("my note"))
+        self.assertEqual(result, {"fileName": "note.txt", "size": 1234})
+        self.assertEqual(client.upload(path, "as text")["size"], 1234)
+        self.assertEqual(client.upload(path)["fileName"], "note.txt")
+        for _ in range(3):
+            reply = wait_for(client, lambda e: e.is_reply)
+            self.assertEqual(reply.text, "Received file note.txt (1234 bytes)")
+        uploads = [e["payload"] for e in client.history()["history"] if e["type"] == "file.upload"]
+        speeches = [u["payload"]["speech"] for u in uploads]
+        self.assertEqual(speeches, ["my note", "as text", "file attachment"])
+        with self.assertRaises(TypeError):
+            client.upload(path, {"speech": "dicts are not messages"})
+        with self.assertRaises(FlowaiError) as caught:
+            client.upload(os.path.join(self.tempdir(), "missing.txt"))
+        self.assertEqual(caught.exception.code, flowai_socket.IO)
+
+    def test_upload_over_the_limit_raises_too_large(self):
+        client = self.connect(thread_id="py.too.large")
+        path = self.temp_file("big.bin", 1536 * 1024)  # the emulator's default limit: 1 MiB
+        with self.assertRaises(FlowaiTooLarge) as caught:
+            client.upload(path, "too big")
+        self.assertEqual(caught.exception.code, flowai_socket.TOO_LARGE)
+        self.assertFalse(caught.exception.retryable)
+        self.assertIn("HTTP 413", caught.exception.message)
+        self.assertTrue(issubclass(FlowaiTooLarge, FlowaiError))
+        # The client is fine afterwards.
+        self.converse(client, "still here")
+
+    def test_originator_name_ott_and_origin(self):
+        client = self.connect(
+            thread_id="py.originator",
+            originator_name="Py Tester",
+            originator_role=flowai_socket.ROLE_MODERATOR,
+            ott="one-time-token",
+            origin="https://example.com",
+        )
+        self.converse(client, "who am I")
+        sent = client.history()["history"][0]["payload"]
+        self.assertEqual(sent["originator"]["name"], "Py Tester")
+        self.assertEqual(sent["originator"]["role"], "moderator")
+        client.user_typing()
+
+    def test_state_file_and_session_policy(self):
+        path = os.path.join(self.tempdir(), "state.json")
+        with Client(state_file=path) as first:
+            thread, session = first.thread_id, first.session_id
+        self.assertTrue(os.path.exists(path))
+        with Client(state_file=path, session_policy="keep") as again:
+            self.assertEqual((again.thread_id, again.session_id), (thread, session))
+        with Client(state_file=path, session_policy=flowai_socket.SESSION_POLICY_RENEW) as renewed:
+            self.assertEqual(renewed.thread_id, thread)
+            self.assertNotEqual(renewed.session_id, session)
+        with self.assertRaises(ValueError):
+            Client(state_file=path, session_policy="sometimes")
+        with self.assertRaises(FlowaiError) as caught:
+            Client(state_file=path, session_policy=7)
+        self.assertEqual(caught.exception.code, flowai_socket.INVALID_ARGUMENT)
+
+    def test_rest_calls_after_close_raise_closed(self):
+        client = Client(thread_id="jane.doe")
+        client.close()
+        for call in (
+            client.secret,
+            client.history,
+            client.unnoticed,
+            lambda: client.merge("k"),
+            lambda: client.upload("/tmp/x"),
+        ):
+            with self.assertRaises(FlowaiClosed):
+                call()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ pub enum Error {
     /// A message or argument is not valid (empty threadId, invalid JSON, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The server refused a request body as too large (HTTP 413: an upload over the
+    /// project's size limit). Final: the same file is refused again; send a smaller one.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The server refused for good: `socket.info` answered 400/500 (bad clientId, sessionId or
     /// configuration) or 401–403 (unauthorized, origin not whitelisted). Not retried.
     #[error("rejected by the server (HTTP {status}): {message}")]
@@ -63,12 +67,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when retrying cannot help: configuration, rejection, TLS, closed clients.
+    /// True when retrying cannot help: configuration, invalid arguments, too large, rejection,
+    /// TLS, closed clients.
     pub fn is_final(&self) -> bool {
         matches!(
             self,
             Error::Config(_)
                 | Error::InvalidArgument(_)
+                | Error::TooLarge(_)
                 | Error::Rejected { .. }
                 | Error::Tls(_)
                 | Error::ConnectionClosed(_)

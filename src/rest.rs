@@ -230,9 +230,8 @@ impl Client {
     /// `file` and `payload` = the message JSON with `clientId` and `sessionId`). The message
     /// is completed like [`Client::send`] completes one (threadId, originator, nonce; an empty
     /// speech becomes `file attachment`). The file is streamed from disk, never read whole
-    /// into memory. A file the server finds too large (HTTP 413) is an
-    /// [`Error::InvalidArgument`] starting with `file too large`; a file that cannot be read
-    /// is an [`Error::Io`].
+    /// into memory. A file the server finds too large (HTTP 413) is an [`Error::TooLarge`]
+    /// (final) naming the file and its size; a file that cannot be read is an [`Error::Io`].
     pub fn upload(&self, path: impl AsRef<Path>, message: Message) -> Result<UploadResult> {
         let path = path.as_ref();
         let (agent, cfg) = self.rest_parts()?;
@@ -253,8 +252,8 @@ impl Client {
             .send(ureq::SendBody::from_owned_reader(body.reader))
             .map_err(|e| http_error(e, send_limit))?;
         if response.status().as_u16() == 413 {
-            return Err(Error::InvalidArgument(format!(
-                "file too large: the server refused {} ({length} bytes with the form) with HTTP 413",
+            return Err(Error::TooLarge(format!(
+                "the server refused file {} ({length} bytes with the form) with HTTP 413",
                 path.display()
             )));
         }

@@ -166,10 +166,11 @@ fn upload_over_the_limit_is_a_clear_too_large_error() {
         let file = TempFile::new("big.bin", 2 << 20);
         let err = c.upload(&file.0, Message::text("too big")).unwrap_err();
         assert!(
-            matches!(&err, Error::InvalidArgument(m) if m.starts_with("file too large")),
+            matches!(&err, Error::TooLarge(m) if m.contains("big.bin") && m.contains("HTTP 413")),
             "{err}"
         );
-        assert!(err.is_final());
+        assert!(err.to_string().starts_with("too large: "), "{err}");
+        assert!(err.is_final() && !err.is_retryable());
         assert!(!emu
             .history("jane")
             .iter()

@@ -5,7 +5,7 @@ use super::config::flowai_config;
 use super::event::flowai_event;
 use super::guard::{arg, arg_bool, arg_str, guard, ok, out, to_c_string};
 use super::message::flowai_message;
-use super::result::{flowai_result, Failure};
+use super::result::{flowai_result, owned_string, Failure};
 use crate::{Client, Dispatcher, TraceId};
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -312,6 +312,136 @@ pub unsafe extern "C" fn flowai_client_user_typing(client: *const flowai_client)
     guard(|| {
         let client = arg(client, "client")?;
         client.open()?.user_typing(None)?;
+        ok()
+    })
+}
+
+/// The nonce (secret) the client knows for a thread: from `flowai_config_set_secret`, the
+/// state file, `socket.info` or the latest `secret.generated` frame. `thread_id` `""` means
+/// the configured thread.
+///
+/// On `FLOWAI_OK`, `*secret_out` is an owned string (free it with `flowai_string_free`), or
+/// NULL when no secret is known for that thread (projects without client nonces).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_client_secret(
+    client: *const flowai_client,
+    thread_id: *const c_char,
+    secret_out: *mut *mut c_char,
+) -> flowai_result {
+    guard(|| {
+        let client = arg(client, "client")?;
+        let thread_id = arg_str(thread_id, "thread_id")?;
+        let secret_out = out(secret_out, "secret_out")?;
+        let c = client.open()?;
+        let thread_id = if thread_id.trim().is_empty() {
+            c.thread_id()
+        } else {
+            thread_id
+        };
+        let secret = c.secret(thread_id);
+        secret_out.write(secret.map_or(std::ptr::null_mut(), |s| owned_string(&s)));
+        ok()
+    })
+}
+
+/// The past messages of a thread (`GET thread.history`); `thread_id` `""` means the
+/// configured thread. Blocks for the HTTP request, bounded by the config's I/O timeout.
+///
+/// On `FLOWAI_OK`, `*json_out` is the answer's payload as JSON text, as the server sent it
+/// (`{"threadId": …, "history": [{"type": "message.send", "payload": {…}}, …]}`, oldest
+/// first), owned by the caller: free it with `flowai_string_free`. Failures:
+/// `FLOWAI_REJECTED` (e.g. 401 for a wrong secret), `FLOWAI_UNAVAILABLE`, `FLOWAI_NETWORK`,
+/// `FLOWAI_TLS`, `FLOWAI_PROTOCOL`, `FLOWAI_TIMEOUT`, `FLOWAI_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_client_history(
+    client: *const flowai_client,
+    thread_id: *const c_char,
+    json_out: *mut *mut c_char,
+) -> flowai_result {
+    guard(|| {
+        let client = arg(client, "client")?;
+        let thread_id = arg_str(thread_id, "thread_id")?;
+        let json_out = out(json_out, "json_out")?;
+        let history = client.open()?.history(thread_id)?;
+        json_out.write(owned_string(&history.raw.to_string()));
+        ok()
+    })
+}
+
+/// Whether a thread has messages the user has not seen (`GET thread.unnoticed`);
+/// `thread_id` `""` means the configured thread. `flowai_client_noticed` clears it. Blocks
+/// for the HTTP request, bounded by the config's I/O timeout.
+///
+/// On `FLOWAI_OK`, `*unnoticed_out` is 1 (unseen messages) or 0. Failures as for
+/// `flowai_client_history`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_client_unnoticed(
+    client: *const flowai_client,
+    thread_id: *const c_char,
+    unnoticed_out: *mut i32,
+) -> flowai_result {
+    guard(|| {
+        let client = arg(client, "client")?;
+        let thread_id = arg_str(thread_id, "thread_id")?;
+        let unnoticed_out = out(unnoticed_out, "unnoticed_out")?;
+        let unnoticed = client.open()?.unnoticed(thread_id)?;
+        unnoticed_out.write(i32::from(unnoticed));
+        ok()
+    })
+}
+
+/// Merges threads (`POST thread.merger` with clientId, threadId, sessionId and
+/// `merger_key`). `thread_id` `""` and `session_id` `""` mean the configured ones; an empty
+/// `merger_key` gives `FLOWAI_INVALID_ARGUMENT`. Blocks for the HTTP request, bounded by the
+/// config's I/O timeout. Failures as for `flowai_client_history`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_client_merge(
+    client: *const flowai_client,
+    merger_key: *const c_char,
+    thread_id: *const c_char,
+    session_id: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let client = arg(client, "client")?;
+        let merger_key = arg_str(merger_key, "merger_key")?;
+        let thread_id = arg_str(thread_id, "thread_id")?;
+        let session_id = arg_str(session_id, "session_id")?;
+        client.open()?.merge(merger_key, thread_id, session_id)?;
+        ok()
+    })
+}
+
+/// Sends the file at `path` as an attachment (`POST thread.upload`, multipart/form-data),
+/// streamed from disk, never read whole into memory. `message` (copied; NULL allowed, for an
+/// empty message) is completed like `flowai_client_send` completes one (threadId,
+/// originator, nonce); an empty speech becomes `file attachment`. The bot's answer to the
+/// file arrives as a normal `FLOWAI_EVENT_REPLY`. Blocks until the server answered, bounded
+/// by the config's I/O timeout plus one second per 64 KiB of file.
+///
+/// `result_out` may be NULL; otherwise on `FLOWAI_OK` it receives the answer's payload as
+/// JSON text (`{"fileName": …, "size": …}`), owned by the caller: free it with
+/// `flowai_string_free`. Failures: `FLOWAI_TOO_LARGE` (HTTP 413: over the server's limit),
+/// `FLOWAI_IO` (the file cannot be read), `FLOWAI_INVALID_ARGUMENT` (a message the server
+/// would refuse), and those of `flowai_client_history`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_client_upload(
+    client: *const flowai_client,
+    path: *const c_char,
+    message: *const flowai_message,
+    result_out: *mut *mut c_char,
+) -> flowai_result {
+    guard(|| {
+        let client = arg(client, "client")?;
+        let path = arg_str(path, "path")?;
+        let message = if message.is_null() {
+            crate::Message::default()
+        } else {
+            arg(message, "message")?.inner.clone()
+        };
+        let result = client.open()?.upload(path, message)?;
+        if !result_out.is_null() {
+            result_out.write(owned_string(&result.raw.to_string()));
+        }
         ok()
     })
 }

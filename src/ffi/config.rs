@@ -2,8 +2,10 @@
 //! `flowai_client_connect`. Values are checked when the client connects (`FLOWAI_CONFIG`).
 
 use super::guard::{arg_bool, arg_mut, arg_str, guard, ok, out};
+use super::message::role_arg;
 use super::result::{flowai_result, Failure};
 use crate::config::Config;
+use crate::SessionPolicy;
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -19,6 +21,18 @@ impl flowai_config {
         self.inner = f(self.inner.clone());
         ok()
     }
+}
+
+/// What a restart with a state file does with the sessionId, for
+/// `flowai_config_set_session_policy`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum flowai_session_policy {
+    /// Reuse the sessionId saved in the state file, as the official SDK does (the default).
+    FLOWAI_SESSION_POLICY_KEEP = 0,
+    /// A new random sessionId at every start (still kept across reconnects and saved).
+    FLOWAI_SESSION_POLICY_RENEW = 1,
 }
 
 fn ms(v: u32) -> Duration {
@@ -109,6 +123,20 @@ pub unsafe extern "C" fn flowai_config_set_origin(
         let config = arg_mut(config, "config")?;
         let origin = arg_str(origin, "origin")?;
         config.update(|c| c.origin(origin))
+    })
+}
+
+/// Sets a one-time token, sent as `x-flowai-ott` with `socket.info` (the official SDK's
+/// `ott` option).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_ott(
+    config: *mut flowai_config,
+    ott: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let ott = arg_str(ott, "ott")?;
+        config.update(|c| c.ott(ott))
     })
 }
 
@@ -296,4 +324,120 @@ pub unsafe extern "C" fn flowai_config_set_state_file(
         let path = arg_str(path, "path")?;
         config.update(|c| c.state_file(path))
     })
+}
+
+/// Sets what a restart with a state file does with the sessionId: a `flowai_session_policy`
+/// value, `FLOWAI_SESSION_POLICY_KEEP` (0, the default: reuse the saved one) or
+/// `FLOWAI_SESSION_POLICY_RENEW` (1: a new one at every start). Other values give
+/// `FLOWAI_INVALID_ARGUMENT`. Without a state file it changes nothing.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_session_policy(
+    config: *mut flowai_config,
+    policy: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let policy = match policy {
+            p if p == flowai_session_policy::FLOWAI_SESSION_POLICY_KEEP as u32 => {
+                SessionPolicy::Keep
+            }
+            p if p == flowai_session_policy::FLOWAI_SESSION_POLICY_RENEW as u32 => {
+                SessionPolicy::Renew
+            }
+            other => {
+                return Err(Failure::new(
+                    flowai_result::FLOWAI_INVALID_ARGUMENT,
+                    format!("unknown flowai_session_policy {other}"),
+                ))
+            }
+        };
+        config.update(|c| c.session_policy(policy))
+    })
+}
+
+/// Sets the display name of the default originator, used by messages, uploads and
+/// `flowai_client_user_typing` that name none (default `Anonymous`).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_originator_name(
+    config: *mut flowai_config,
+    name: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let name = arg_str(name, "name")?;
+        config.update(|c| {
+            let mut originator = c.originator.clone();
+            originator.name = name.to_string();
+            c.originator(originator)
+        })
+    })
+}
+
+/// Sets the role of the default originator: a `flowai_role` value (`FLOWAI_ROLE_EXTERNAL`,
+/// the default, or `FLOWAI_ROLE_MODERATOR`). Other values give `FLOWAI_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_originator_role(
+    config: *mut flowai_config,
+    role: u32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let role = role_arg(role)?;
+        config.update(|c| {
+            let mut originator = c.originator.clone();
+            originator.role = role;
+            c.originator(originator)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Role;
+    use std::ptr;
+
+    fn config() -> *mut flowai_config {
+        let mut c = ptr::null_mut();
+        let code = unsafe { flowai_config_new(c"id".as_ptr(), &mut c) };
+        assert_eq!(code, flowai_result::FLOWAI_OK);
+        c
+    }
+
+    #[test]
+    fn ott_policy_and_originator_reach_the_config() {
+        let c = config();
+        unsafe {
+            assert_eq!(
+                flowai_config_set_ott(c, c"token".as_ptr()),
+                flowai_result::FLOWAI_OK
+            );
+            assert_eq!(
+                flowai_config_set_session_policy(c, 1),
+                flowai_result::FLOWAI_OK
+            );
+            assert_eq!(
+                flowai_config_set_session_policy(c, 2),
+                flowai_result::FLOWAI_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                flowai_config_set_originator_name(c, c"Jane".as_ptr()),
+                flowai_result::FLOWAI_OK
+            );
+            assert_eq!(
+                flowai_config_set_originator_role(c, 1),
+                flowai_result::FLOWAI_OK
+            );
+            assert_eq!(
+                flowai_config_set_originator_role(c, 7),
+                flowai_result::FLOWAI_INVALID_ARGUMENT
+            );
+            let inner = &(*c).inner;
+            assert_eq!(inner.ott.as_deref(), Some("token"));
+            assert_eq!(inner.session_policy, SessionPolicy::Renew);
+            assert_eq!(inner.originator.name, "Jane");
+            assert_eq!(inner.originator.role, Role::Moderator);
+            flowai_config_free(c);
+        }
+    }
 }

@@ -52,6 +52,18 @@ impl flowai_message {
     }
 }
 
+/// A `flowai_role` argument: an unknown value is `FLOWAI_INVALID_ARGUMENT`.
+pub(crate) fn role_arg(role: u32) -> Result<Role, Failure> {
+    match role {
+        r if r == flowai_role::FLOWAI_ROLE_EXTERNAL as u32 => Ok(Role::External),
+        r if r == flowai_role::FLOWAI_ROLE_MODERATOR as u32 => Ok(Role::Moderator),
+        other => Err(Failure::new(
+            flowai_result::FLOWAI_INVALID_ARGUMENT,
+            format!("unknown flowai_role {other}"),
+        )),
+    }
+}
+
 fn hours(value: f64, name: &str) -> Result<Hours, Failure> {
     if value.is_finite() {
         Ok(Hours(value))
@@ -149,17 +161,7 @@ pub unsafe extern "C" fn flowai_message_set_originator_role(
 ) -> flowai_result {
     guard(|| {
         let message = arg_mut(message, "message")?;
-        let role = match role {
-            r if r == flowai_role::FLOWAI_ROLE_EXTERNAL as u32 => Role::External,
-            r if r == flowai_role::FLOWAI_ROLE_MODERATOR as u32 => Role::Moderator,
-            other => {
-                return Err(Failure::new(
-                    flowai_result::FLOWAI_INVALID_ARGUMENT,
-                    format!("unknown flowai_role {other}"),
-                ))
-            }
-        };
-        message.originator().role = role;
+        message.originator().role = role_arg(role)?;
         ok()
     })
 }

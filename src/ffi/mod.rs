@@ -33,4 +33,4 @@ pub mod log;
 
 /// Version of the C ABI described by this header. It grows by one whenever a function or a
 /// code is added; nothing released is ever changed or renumbered.
-pub const FLOWAI_ABI_VERSION: u32 = 1;
+pub const FLOWAI_ABI_VERSION: u32 = 2;

@@ -55,12 +55,15 @@ pub enum flowai_result {
     FLOWAI_IO = 16,
     /// A bug: the library panicked. The call did nothing more; details in the last error.
     FLOWAI_PANIC = 17,
+    /// The server refused a request body as too large (HTTP 413: a file for
+    /// `flowai_client_upload` over the project's limit). Final: send a smaller file.
+    FLOWAI_TOO_LARGE = 18,
 }
 
 impl flowai_result {
     fn from_u32(code: u32) -> Option<flowai_result> {
         use flowai_result::*;
-        const ALL: [flowai_result; 18] = [
+        const ALL: [flowai_result; 19] = [
             FLOWAI_OK,
             FLOWAI_NULL_ARGUMENT,
             FLOWAI_INVALID_UTF8,
@@ -79,6 +82,7 @@ impl flowai_result {
             FLOWAI_NOT_DELIVERED,
             FLOWAI_IO,
             FLOWAI_PANIC,
+            FLOWAI_TOO_LARGE,
         ];
         ALL.iter().copied().find(|c| *c as u32 == code)
     }
@@ -106,6 +110,7 @@ impl From<Error> for Failure {
         let code = match &e {
             Error::Config(_) => FLOWAI_CONFIG,
             Error::InvalidArgument(_) => FLOWAI_INVALID_ARGUMENT,
+            Error::TooLarge(_) => FLOWAI_TOO_LARGE,
             Error::Rejected { .. } => FLOWAI_REJECTED,
             Error::Unavailable { .. } => FLOWAI_UNAVAILABLE,
             Error::Protocol(_) => FLOWAI_PROTOCOL,
@@ -159,6 +164,7 @@ pub extern "C" fn flowai_result_str(code: u32) -> *const c_char {
             Some(FLOWAI_NOT_DELIVERED) => c"message delivery could not be confirmed",
             Some(FLOWAI_IO) => c"I/O error",
             Some(FLOWAI_PANIC) => c"internal error (panic) in flowai",
+            Some(FLOWAI_TOO_LARGE) => c"too large for the server",
         };
         Ok(text.as_ptr())
     })
@@ -227,4 +233,25 @@ pub extern "C" fn flowai_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn flowai_abi_version() -> u32 {
     guard(|| Ok(super::FLOWAI_ABI_VERSION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn too_large_is_its_own_final_code() {
+        let failure = Failure::from(Error::TooLarge("file x refused with HTTP 413".into()));
+        assert_eq!(failure.code, flowai_result::FLOWAI_TOO_LARGE);
+        assert_eq!(failure.code as u32, 18);
+        assert!(
+            failure.message.starts_with("too large: "),
+            "{}",
+            failure.message
+        );
+        let text = unsafe { CStr::from_ptr(flowai_result_str(18)) };
+        assert_eq!(text.to_str().unwrap(), "too large for the server");
+        assert_eq!(flowai_result_is_retryable(18), 0);
+    }
 }
