@@ -5,11 +5,11 @@
 //! Under `cargo test --features cli` the binary cargo built is used; under plain `cargo test`
 //! it is built first with `cargo build --features cli` (same target directory).
 
+mod common;
+
 use serde_json::Value;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Longest a bench run may take before the test fails as a hang.
@@ -30,40 +30,9 @@ const FIELDS: &[&str] = &[
     "cpu_s",
 ];
 
-/// The `flowai` binary: the one cargo built for this test, or one built now.
-fn flowai() -> &'static PathBuf {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        if let Some(exe) = option_env!("CARGO_BIN_EXE_flowai") {
-            return PathBuf::from(exe);
-        }
-        let output = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--features",
-                "cli",
-                "--bin",
-                "flowai",
-                "--message-format=json",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "cargo build --features cli failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flowai")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported the flowai executable")
-    })
-}
-
 /// Runs `flowai bench ARGS --json` under the watchdog; returns the last stdout line as JSON.
 fn bench(args: &[&str]) -> Value {
-    let mut child = Command::new(flowai())
+    let mut child = Command::new(common::flowai_binary())
         .arg("bench")
         .args(args)
         .arg("--json")

@@ -9,6 +9,8 @@
 //! cargo's JSON messages. (`CARGO_BIN_EXE_flowai` is set even when the bin was not built
 //! because its required feature is off, so it is trusted only with the feature on.)
 
+mod common;
+
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -17,33 +19,6 @@ use std::time::{Duration, Instant};
 
 /// How long the conversation itself may take (the build of the binary is not counted).
 const CONVERSATION_LIMIT: Duration = Duration::from_secs(60);
-
-fn flowai_binary() -> PathBuf {
-    if let (true, Some(path)) = (cfg!(feature = "cli"), option_env!("CARGO_BIN_EXE_flowai")) {
-        return path.into();
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--features",
-            "cli",
-            "--bin",
-            "flowai",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cannot run cargo to build the flowai binary");
-    assert!(output.status.success(), "building flowai failed");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flowai")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no flowai executable")
-}
 
 struct Run {
     status: std::process::ExitStatus,
@@ -138,7 +113,7 @@ this line is never read
 
 #[test]
 fn a_whole_conversation_through_flowai_chat() {
-    let binary = flowai_binary();
+    let binary = common::flowai_binary().to_path_buf();
     let emu = Emulator::start(EmulatorConfig::default()).unwrap();
     let base = emu.base_url();
     let args = [
@@ -242,7 +217,7 @@ fn a_whole_conversation_through_flowai_chat() {
 
 #[test]
 fn end_of_input_ends_the_chat_cleanly() {
-    let binary = flowai_binary();
+    let binary = common::flowai_binary().to_path_buf();
     let emu = Emulator::start(EmulatorConfig::default()).unwrap();
     let base = emu.base_url();
     let run = chat(

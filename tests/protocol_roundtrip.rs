@@ -134,7 +134,7 @@ fn server_frames_decode_to_their_kinds() {
             activities: false,
         } => {
             assert_eq!(delivered.trace_id.unwrap().0, 1111111111111);
-            assert_eq!(delivered.payload["metadata"]["language"], "en");
+            assert_eq!(delivered.payload()["metadata"]["language"], "en");
         }
         other => panic!("{other:?}"),
     }

@@ -69,10 +69,11 @@ fn the_callers_own_trace_id_is_kept_and_echoed() {
             unreachable!()
         };
         assert_eq!(d.trace_id, Some(trace));
-        assert_eq!(d.payload["speech"], "mine");
-        assert_eq!(d.payload["threadId"], "test.thread");
+        assert_eq!(d.payload()["speech"], "mine");
+        assert_eq!(d.payload()["threadId"], "test.thread");
         assert_eq!(
-            d.payload["originator"]["name"], "Anonymous",
+            d.payload()["originator"]["name"],
+            "Anonymous",
             "default originator filled in"
         );
         // The same traceId while the first is in flight is refused, not silently merged.

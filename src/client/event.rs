@@ -132,8 +132,8 @@ impl Event {
             Event::Connected { session_id } => {
                 json!({"type": "connected", "sessionId": session_id})
             }
-            Event::Delivered(d) => frame("message.delivered", d.payload.clone()),
-            Event::ActivitiesDelivered(d) => frame("activities.delivered", d.payload.clone()),
+            Event::Delivered(d) => frame("message.delivered", d.payload()),
+            Event::ActivitiesDelivered(d) => frame("activities.delivered", d.payload()),
             Event::Reply(r) => frame("message.received", reply(r)),
             Event::ActivitiesCreated(r) => frame("activities.created", reply(r)),
             Event::ServerError { message } => json!({"type": "error", "message": message}),

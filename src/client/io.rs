@@ -66,11 +66,20 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
     let mut socket = Some(first);
     let mut generation = 0u64;
     let mut attempt = 0u32;
+    let mut immediate = false;
     let reason = loop {
         if let Some(s) = socket.take() {
             generation += 1;
-            attempt = 0;
-            match serve(&shared, s, generation) {
+            let rx_before = shared.last_rx_us.load(Ordering::Acquire);
+            let end = serve(&shared, s, generation);
+            // A connection that carried frames was healthy: the backoff starts over and the
+            // first attempt goes at once. One that carried nothing keeps the backoff growing,
+            // so a server that accepts and drops at once is not hammered.
+            if shared.last_rx_us.load(Ordering::Acquire) != rx_before {
+                attempt = 0;
+                immediate = true;
+            }
+            match end {
                 End::Closing => break "closed by the user".to_string(),
                 End::Lost(reason) => {
                     log::warn!("flowai: connection lost: {reason}");
@@ -102,7 +111,11 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
                 break format!("gave up after {max} reconnect attempts");
             }
         }
-        let delay = backoff::delay(&shared.cfg.backoff, attempt);
+        let delay = if std::mem::take(&mut immediate) {
+            Duration::ZERO
+        } else {
+            backoff::delay(&shared.cfg.backoff, attempt)
+        };
         shared.emit(Event::Reconnecting { attempt, delay });
         if !sleep_unless_closing(&shared, delay) {
             break "closed by the user".to_string();
@@ -153,7 +166,6 @@ fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
     if generation > 1 {
         announce_connected(shared, generation);
     }
-    shared.mark_rx();
     let sock_fd = handshake::tcp_of(&ws).as_raw_fd();
     let mut batch = Vec::new();
     let mut write_blocked_since: Option<Instant> = None;

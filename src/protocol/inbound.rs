@@ -2,18 +2,39 @@
 
 use super::{JsonMap, TraceId};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 
 /// `message.delivered` (or `activities.delivered`): the platform has the message.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The echoed payload is kept as raw JSON text and parsed only when asked for
+/// ([`Delivered::payload`]): acknowledgements are the hottest frames, and most users need only
+/// the traceId.
+#[derive(Debug, Clone)]
 pub struct Delivered {
     /// The traceId echoed back, when the payload had a numeric one.
     pub trace_id: Option<TraceId>,
     /// The threadId echoed back.
     pub thread_id: Option<String>,
-    /// The whole echoed payload (the SDK reads `metadata` from it).
-    pub payload: Value,
+    /// The whole echoed payload, as received (the SDK reads `metadata` from it).
+    pub raw_payload: Box<RawValue>,
+}
+
+impl Delivered {
+    /// The echoed payload, parsed.
+    pub fn payload(&self) -> Value {
+        serde_json::from_str(self.raw_payload.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for Delivered {
+    fn eq(&self, other: &Self) -> bool {
+        self.trace_id == other.trace_id
+            && self.thread_id == other.thread_id
+            && self.raw_payload.get() == other.raw_payload.get()
+    }
 }
 
 /// One response inside a reply message: text, card, buttons, image, …
@@ -167,8 +188,64 @@ fn trace_of(payload: &Value) -> Option<TraceId> {
     }
 }
 
+/// The envelope of a frame, borrowed from the text without building a JSON tree.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+}
+
+/// The fields of an acknowledgement the client needs at once.
+#[derive(Deserialize)]
+struct AckFields<'a> {
+    #[serde(rename = "traceId", borrow, default)]
+    trace_id: Option<&'a RawValue>,
+    #[serde(rename = "threadId", default)]
+    thread_id: Option<String>,
+}
+
+fn trace_of_raw(raw: &RawValue) -> Option<TraceId> {
+    let text = raw.get().trim_matches('"');
+    text.parse().ok().map(TraceId)
+}
+
+/// The hot path: acknowledgements, pongs and replies decoded straight from the text.
+/// `None` hands the frame to the general decoder (which also words every error).
+fn decode_common(text: &str) -> Option<Inbound> {
+    let env: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let activities = env.kind.starts_with("activities.");
+    match env.kind.as_ref() {
+        "pong" => Some(Inbound::Pong),
+        "message.delivered" | "activities.delivered" => {
+            let raw = env.payload.filter(|p| p.get().starts_with('{'))?;
+            let ack: AckFields<'_> = serde_json::from_str(raw.get()).ok()?;
+            let delivered = Delivered {
+                trace_id: ack.trace_id.and_then(trace_of_raw),
+                thread_id: ack.thread_id,
+                raw_payload: raw.to_owned(),
+            };
+            Some(Inbound::Delivered {
+                delivered,
+                activities,
+            })
+        }
+        "message.received" | "activities.created" => {
+            let reply = serde_json::from_str(env.payload?.get()).ok()?;
+            Some(Inbound::Reply { reply, activities })
+        }
+        _ => None,
+    }
+}
+
 /// Decodes one text frame. Every input gives an [`Inbound`] or a [`DecodeError`]; none panics.
 pub fn decode(text: &str) -> Result<Inbound, DecodeError> {
+    decode_common(text).map_or_else(|| decode_general(text), Ok)
+}
+
+/// Decodes any frame through a JSON tree, keeping unknown frames whole.
+fn decode_general(text: &str) -> Result<Inbound, DecodeError> {
     let frame: Value =
         serde_json::from_str(text).map_err(|e| bad(format!("frame is not valid JSON: {e}")))?;
     let Value::Object(mut obj) = frame else {
@@ -194,7 +271,8 @@ pub fn decode(text: &str) -> Result<Inbound, DecodeError> {
                     .get("threadId")
                     .and_then(Value::as_str)
                     .map(String::from),
-                payload,
+                raw_payload: serde_json::value::to_raw_value(&payload)
+                    .map_err(|e| bad(format!("`{kind}` payload: {e}")))?,
             };
             Ok(Inbound::Delivered {
                 delivered,

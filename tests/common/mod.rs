@@ -112,3 +112,42 @@ pub fn localhost_certificate() -> Option<(String, String)> {
     let _ = std::fs::remove_dir_all(&dir);
     Some(pair)
 }
+
+/// The `flowai` command-line binary (feature `cli`), built once per test process.
+///
+/// Under `cargo test --features cli` cargo has built it; under plain `cargo test` it is built
+/// here with `cargo build --features cli --bin flowai` (same target directory) and found from
+/// cargo's JSON messages. `CARGO_BIN_EXE_flowai` is set even when the bin was not built
+/// (its required feature is off), so it is trusted only with the feature on.
+pub fn flowai_binary() -> &'static std::path::Path {
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        if let (true, Some(path)) = (cfg!(feature = "cli"), option_env!("CARGO_BIN_EXE_flowai")) {
+            return path.into();
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+        let output = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--features",
+                "cli",
+                "--bin",
+                "flowai",
+                "--message-format=json",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("cannot run cargo to build the flowai binary");
+        assert!(output.status.success(), "building flowai failed");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flowai")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no flowai executable")
+    })
+}
