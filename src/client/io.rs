@@ -8,7 +8,7 @@ use super::waker::poll;
 use crate::error::Result;
 use crate::handshake::{self, Ids, Socket};
 use crate::protocol::{decode, Inbound};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -160,44 +160,79 @@ pub(crate) fn announce_connected(shared: &Shared, generation: u64) {
     });
 }
 
-/// Drives one connection until it ends.
-fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
+/// Writes every queued frame (control frames first, then the outbox's unwritten messages, in
+/// order) and flushes. `Ok(true)` when the socket could not take everything yet.
+fn write_queued(shared: &Shared, ws: &mut Socket) -> std::result::Result<bool, String> {
+    let batch = {
+        let mut st = shared.lock();
+        let mut batch: Vec<Arc<str>> = st.control.drain(..).map(Into::into).collect();
+        st.outbox.take_unwritten(&mut batch);
+        batch
+    };
+    for frame in batch {
+        match ws.write(WsMessage::text(&*frame)) {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(format!("write failed: {e}")),
+        }
+    }
+    match ws.flush() {
+        Ok(()) => Ok(false),
+        Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) => Err(format!("write failed: {e}")),
+    }
+}
+
+/// The fast path of a lone `send()`: when the I/O thread is not using the socket, the caller
+/// writes the frame itself, saving the wake-up of the I/O thread. False when it could not
+/// (socket busy, disconnected, or not everything written): the caller then wakes the I/O
+/// thread, which finishes the job or notices the failure.
+pub(crate) fn write_directly(shared: &Shared) -> bool {
+    let Ok(mut guard) = shared.socket.try_lock() else {
+        return false;
+    };
+    match guard.as_mut() {
+        Some(ws) => matches!(write_queued(shared, ws), Ok(false)),
+        None => false,
+    }
+}
+
+/// Drives one connection until it ends. The socket lives in `shared.socket` meanwhile, so a
+/// lone `send()` can write on it while this thread sleeps in `poll`.
+fn serve(shared: &Shared, ws: Socket, generation: u64) -> End {
     // The first connection is announced by `Client::connect` before it returns.
     if generation > 1 {
         announce_connected(shared, generation);
     }
     let sock_fd = handshake::tcp_of(&ws).as_raw_fd();
-    let mut batch = Vec::new();
+    *shared.socket() = Some(ws);
+    let end = serve_socket(shared, sock_fd, generation);
+    shared.socket().take();
+    end
+}
+
+fn serve_socket(shared: &Shared, sock_fd: RawFd, generation: u64) -> End {
     let mut write_blocked_since: Option<Instant> = None;
     loop {
         shared.waker.reset();
+        if let Some((gen, reason)) = shared.lock().dead.take() {
+            if gen == generation {
+                return End::Lost(reason);
+            }
+        }
+        let mut guard = shared.socket();
+        let Some(ws) = guard.as_mut() else {
+            return End::Lost("socket gone".into());
+        };
         if shared.is_closing() {
             let _ = ws.close(None);
             let _ = ws.flush();
             return End::Closing;
         }
-        // 1. Take every queued frame and write it in one batch.
-        {
-            let mut st = shared.lock();
-            if let Some((gen, reason)) = st.dead.take() {
-                if gen == generation {
-                    return End::Lost(reason);
-                }
-            }
-            batch.extend(st.control.drain(..).map(Into::into));
-            st.outbox.take_unwritten(&mut batch);
-        }
-        for frame in batch.drain(..) {
-            match ws.write(WsMessage::text(&*frame)) {
-                Ok(()) => {}
-                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return End::Lost(format!("write failed: {e}")),
-            }
-        }
-        let write_pending = match ws.flush() {
-            Ok(()) => false,
-            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => true,
-            Err(e) => return End::Lost(format!("write failed: {e}")),
+        // 1. Write every queued frame in one batch.
+        let write_pending = match write_queued(shared, ws) {
+            Ok(pending) => pending,
+            Err(reason) => return End::Lost(reason),
         };
         if write_pending {
             let since = *write_blocked_since.get_or_insert_with(Instant::now);
@@ -225,6 +260,7 @@ fn serve(shared: &Shared, mut ws: Socket, generation: u64) -> End {
                 Err(e) => return End::Lost(read_error(shared, e)),
             }
         };
+        drop(guard);
         shared.paused.store(paused, Ordering::SeqCst);
         if paused && shared.has_event_room() {
             // The user took events between the check and the flag: read on, or the wake

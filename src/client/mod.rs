@@ -92,6 +92,7 @@ impl Client {
                 secrets,
             }),
             http,
+            socket: Mutex::new(None),
             delivered: Condvar::new(),
             sleepers: Condvar::new(),
             waker: waker::Waker::new()?,
@@ -209,8 +210,16 @@ impl Client {
             message.nonce = self.secret(&message.thread_id);
         }
         let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
-        self.shared.lock().outbox.push(trace, frame)?;
-        self.shared.waker.wake();
+        let alone = {
+            let mut st = self.shared.lock();
+            st.outbox.push(trace, frame)?;
+            st.outbox.len() == 1 && st.control.is_empty()
+        };
+        // A lone message goes out on this thread when the socket is free; messages sent in
+        // a burst are left to the I/O thread, which writes them in batches.
+        if !(alone && io::write_directly(&self.shared)) {
+            self.shared.waker.wake();
+        }
         Ok(trace)
     }
 

@@ -4,6 +4,7 @@ use super::event::Event;
 use super::outbox::Outbox;
 use super::waker::Waker;
 use crate::config::Config;
+use crate::handshake::Socket;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,6 +38,9 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
     pub(crate) http: ureq::Agent,
+    /// The open WebSocket, while connected. The I/O thread holds it except while it sleeps in
+    /// `poll`; a lone `send()` may then write on it directly.
+    pub(crate) socket: Mutex<Option<Socket>>,
     pub(crate) state: Mutex<State>,
     /// Notified on acknowledgements and when the client stops (for `wait_delivered`).
     pub(crate) delivered: Condvar,
@@ -62,6 +66,10 @@ impl Shared {
         // A panic while holding the lock leaves consistent data (every update is one step),
         // so a poisoned lock is still used rather than spreading the panic.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn socket(&self) -> MutexGuard<'_, Option<Socket>> {
+        self.socket.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn emit(&self, event: Event) {
