@@ -82,17 +82,35 @@ pub fn scratch(name: &str) -> Scratch {
     Scratch(dir)
 }
 
+/// Builds the shared and static libraries of this tree with `cargo build --lib`, once per test
+/// process: `cargo test` itself builds only the rlib the tests link, so on a fresh clone the
+/// `.so` and `.a` would be missing (and elsewhere they could be stale).
+fn build_libraries(profile: &Path) {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "--lib"]).current_dir(repo());
+        if profile.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cannot run cargo to build the library");
+        assert!(status.success(), "cargo build --lib failed");
+    });
+}
+
 /// The library files of this build, copied into `dir/lib` so that a concurrent cargo run
 /// cannot swap them under the test. Returns that directory.
 pub fn copy_libraries(dir: &Path) -> PathBuf {
     let from = profile_dir();
+    build_libraries(&from);
     let lib = dir.join("lib");
     std::fs::create_dir_all(&lib).expect("lib dir");
     for name in ["libflowai_socket.so", "libflowai_socket.a"] {
         let src = from.join(name);
         assert!(
             src.exists(),
-            "{} is missing: the cdylib/staticlib should be built with the tests",
+            "{} is missing after cargo build --lib",
             src.display()
         );
         std::fs::copy(&src, lib.join(name)).expect("copy library");
