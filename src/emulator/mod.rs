@@ -1,6 +1,8 @@
 //! A faithful local Flow server: `socket.info`, the REST calls and the WebSocket on one port.
 //!
-//! ```no_run
+//! ```rust,ignore
+//! // Not a doctest: doctests link the library without its `emulator` feature. The same code
+//! // runs in examples/quickstart.rs, which `cargo test` builds and runs.
 //! use flowai_socket::emulator::{Emulator, EmulatorConfig};
 //! let emu = Emulator::start(EmulatorConfig::default()).unwrap();
 //! println!("base URL: {}", emu.base_url());
