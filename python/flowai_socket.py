@@ -131,6 +131,11 @@ _SIGNATURES = [
     ("flowai_config_set_connect_timeout_ms", c_uint32, [c_void_p, c_uint32]),
     ("flowai_config_add_root_certificate_pem", c_uint32, [c_void_p, c_char_p]),
     ("flowai_config_set_reconnect", c_uint32, [c_void_p, c_int32]),
+    ("flowai_config_set_outbox", c_uint32, [c_void_p, c_int32]),
+    ("flowai_config_set_max_outbox", c_uint32, [c_void_p, c_size_t]),
+    ("flowai_config_set_max_queued_events", c_uint32, [c_void_p, c_size_t]),
+    ("flowai_config_set_max_message_size", c_uint32, [c_void_p, c_size_t]),
+    ("flowai_config_set_backoff", c_uint32, [c_void_p, c_uint32, c_uint32, c_uint32]),
     ("flowai_client_connect", c_uint32, [c_void_p, POINTER(c_void_p)]),
     ("flowai_client_send_json", c_uint32, [c_void_p, c_char_p, POINTER(c_uint64)]),
     ("flowai_client_wait_delivered", c_uint32, [c_void_p, c_uint64, c_uint32]),
@@ -498,7 +503,9 @@ class Client:
     ``originator_name`` and ``originator_role`` (``ROLE_EXTERNAL`` / ``ROLE_MODERATOR``), the
     originator of messages that name none; ``keepalive_ms``, ``pong_timeout_ms``,
     ``connect_timeout_ms``, ``io_timeout_ms`` (which also bounds the REST calls),
-    ``reconnect``, ``root_certificate_pem``.
+    ``reconnect``, ``backoff`` (``(min_ms, max_ms, max_attempts)``, 0 attempts = no limit),
+    ``outbox`` (False: at-most-once, lost messages are reported instead of re-sent),
+    ``max_outbox``, ``max_queued_events``, ``max_message_size``, ``root_certificate_pem``.
     """
 
     def __init__(
@@ -520,6 +527,11 @@ class Client:
         connect_timeout_ms=None,
         io_timeout_ms=None,
         reconnect=None,
+        backoff=None,
+        outbox=None,
+        max_outbox=None,
+        max_queued_events=None,
+        max_message_size=None,
         root_certificate_pem=None,
         library=None,
     ):
@@ -557,10 +569,20 @@ class Client:
                 ("flowai_config_set_io_timeout_ms", io_timeout_ms),
                 ("flowai_config_add_root_certificate_pem", _bytes(root_certificate_pem)),
                 ("flowai_config_set_reconnect", None if reconnect is None else int(reconnect)),
+                ("flowai_config_set_outbox", None if outbox is None else int(outbox)),
+                ("flowai_config_set_max_outbox", max_outbox),
+                ("flowai_config_set_max_queued_events", max_queued_events),
+                ("flowai_config_set_max_message_size", max_message_size),
             ]
             for name, value in setters:
                 if value is not None:
                     _raise(getattr(lib, name)(config, value), name)
+            if backoff is not None:
+                min_ms, max_ms, max_attempts = backoff
+                _raise(
+                    lib.flowai_config_set_backoff(config, min_ms, max_ms, max_attempts),
+                    "flowai_config_set_backoff",
+                )
             handle = c_void_p()
             _raise(lib.flowai_client_connect(config, byref(handle)), "flowai_client_connect")
         finally:

@@ -204,6 +204,23 @@ class WrapperTest(unittest.TestCase):
         client.close()
         self.assertLess(time.monotonic() - started, 5)
 
+    def test_reliability_options_reach_the_library(self):
+        client = self.connect(
+            outbox=False,
+            max_outbox=10,
+            max_queued_events=50,
+            max_message_size=64 * 1024,
+            backoff=(10, 200, 3),
+            reconnect=True,
+        )
+        trace = client.send("with the outbox off")
+        client.wait_delivered(trace, timeout=5)
+        for bad in ({"max_outbox": 0}, {"max_queued_events": 0}, {"backoff": (0, 10, 0)},
+                    {"backoff": (500, 100, 0)}, {"max_message_size": 10}):
+            with self.assertRaises(FlowaiError, msg=str(bad)) as caught:
+                Client(thread_id="jane.doe", **bad)
+            self.assertEqual(caught.exception.code, flowai_socket.CONFIG, str(bad))
+
     def test_bad_connect_raises(self):
         with self.assertRaises(FlowaiError) as caught:
             Client(base_url="http://127.0.0.1:1", connect_timeout_ms=2000)
