@@ -139,6 +139,9 @@ static void test_config_arguments(void) {
     INVALID(flowai_config_set_reconnect(c, 2));
     INVALID(flowai_config_set_reconnect(c, -1));
     OK(flowai_config_set_reconnect(c, 0));
+    NUL(flowai_config_set_pong_events(NULL, 1));
+    INVALID(flowai_config_set_pong_events(c, 2));
+    OK(flowai_config_set_pong_events(c, 0));
     NUL(flowai_config_set_outbox(NULL, 1));
     INVALID(flowai_config_set_outbox(c, 7));
     OK(flowai_config_set_outbox(c, 1));

@@ -240,6 +240,11 @@ enum flowai_event_type
      * The client stopped for good (a final error, or reconnecting gave up). Last event.
      */
     FLOWAI_EVENT_CLOSED = 15,
+    /**
+     * `pong`: the server answered a keepalive ping (only with
+     * `flowai_config_set_pong_events`).
+     */
+    FLOWAI_EVENT_PONG = 16,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -548,6 +553,14 @@ flowai_result flowai_config_set_max_message_size(flowai_config *config,
  */
 flowai_result flowai_config_set_reconnect(flowai_config *config,
                                           int32_t on);
+
+/**
+ * Hand each keepalive `pong` over as a `FLOWAI_EVENT_PONG` event: 1, or 0 (default: pongs
+ * only keep the connection alive, so a loop that receives until a timeout still ends).
+ * Other values give `FLOWAI_INVALID_ARGUMENT`.
+ */
+flowai_result flowai_config_set_pong_events(flowai_config *config,
+                                            int32_t on);
 
 /**
  * At-least-once delivery: 1 (default) keeps unacknowledged messages and re-sends them after

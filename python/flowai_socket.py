@@ -97,6 +97,7 @@ EVENT_DISCONNECTED = 12
 EVENT_RECONNECTING = 13
 EVENT_NOT_DELIVERED = 14
 EVENT_CLOSED = 15
+EVENT_PONG = 16
 
 # The longest single blocking call, so KeyboardInterrupt is seen promptly.
 _SLICE_MS = 200
@@ -132,6 +133,7 @@ _SIGNATURES = [
     ("flowai_config_add_root_certificate_pem", c_uint32, [c_void_p, c_char_p]),
     ("flowai_config_set_reconnect", c_uint32, [c_void_p, c_int32]),
     ("flowai_config_set_outbox", c_uint32, [c_void_p, c_int32]),
+    ("flowai_config_set_pong_events", c_uint32, [c_void_p, c_int32]),
     ("flowai_config_set_max_outbox", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_max_queued_events", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_max_message_size", c_uint32, [c_void_p, c_size_t]),
@@ -505,7 +507,8 @@ class Client:
     ``connect_timeout_ms``, ``io_timeout_ms`` (which also bounds the REST calls),
     ``reconnect``, ``backoff`` (``(min_ms, max_ms, max_attempts)``, 0 attempts = no limit),
     ``outbox`` (False: at-most-once, lost messages are reported instead of re-sent),
-    ``max_outbox``, ``max_queued_events``, ``max_message_size``, ``root_certificate_pem``.
+    ``max_outbox``, ``max_queued_events``, ``max_message_size``, ``pong_events`` (hand each
+    keepalive pong over as an ``EVENT_PONG`` event), ``root_certificate_pem``.
     """
 
     def __init__(
@@ -532,6 +535,7 @@ class Client:
         max_outbox=None,
         max_queued_events=None,
         max_message_size=None,
+        pong_events=None,
         root_certificate_pem=None,
         library=None,
     ):
@@ -573,6 +577,7 @@ class Client:
                 ("flowai_config_set_max_outbox", max_outbox),
                 ("flowai_config_set_max_queued_events", max_queued_events),
                 ("flowai_config_set_max_message_size", max_message_size),
+                ("flowai_config_set_pong_events", None if pong_events is None else int(pong_events)),
             ]
             for name, value in setters:
                 if value is not None:

@@ -221,6 +221,11 @@ class WrapperTest(unittest.TestCase):
                 Client(thread_id="jane.doe", **bad)
             self.assertEqual(caught.exception.code, flowai_socket.CONFIG, str(bad))
 
+    def test_pong_events_when_asked_for(self):
+        client = self.connect(keepalive_ms=50, pong_events=True)
+        event = wait_for(client, lambda e: e.kind == flowai_socket.EVENT_PONG, timeout=5)
+        self.assertEqual(event.name, "pong")
+
     def test_bad_connect_raises(self):
         with self.assertRaises(FlowaiError) as caught:
             Client(base_url="http://127.0.0.1:1", connect_timeout_ms=2000)

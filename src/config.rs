@@ -65,6 +65,7 @@ pub struct Config {
     pub(crate) max_outbox: usize,
     pub(crate) max_queued_events: usize,
     pub(crate) state_file: Option<PathBuf>,
+    pub(crate) pong_events: bool,
     pub(crate) session_policy: SessionPolicy,
     /// Set by [`Config::thread_id`]: an explicit threadId wins over the state file's.
     pub(crate) thread_id_set: bool,
@@ -100,6 +101,7 @@ impl Config {
             max_outbox: 10_000,
             max_queued_events: 10_000,
             state_file: None,
+            pong_events: false,
             session_policy: SessionPolicy::Keep,
             thread_id_set: false,
             session_id_set: false,
@@ -194,6 +196,14 @@ impl Config {
     /// Largest incoming frame in bytes (default 1 MiB); a larger one is a protocol error.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Whether each keepalive `pong` is handed over as [`Event::Pong`](crate::Event::Pong)
+    /// (default false: pongs only keep the connection alive, so a loop that drains events until
+    /// a quiet period still ends).
+    pub fn pong_events(mut self, on: bool) -> Self {
+        self.pong_events = on;
         self
     }
 

@@ -50,3 +50,20 @@ fn without_keepalive_the_emulator_closes_an_idle_connection() {
         assert_eq!(emulator.stats().pings, 0);
     });
 }
+
+#[test]
+fn pongs_are_handed_over_only_when_asked_for() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        let cfg = common::config_for(&emulator)
+            .keepalive_interval(Some(Duration::from_millis(50)))
+            .pong_events(true);
+        let client = Client::connect(cfg).unwrap();
+        for _ in 0..3 {
+            common::wait_event(&client, Duration::from_secs(5), |e| {
+                matches!(e, Event::Pong)
+            });
+        }
+        assert_eq!(Event::Pong.to_json(), serde_json::json!({"type": "pong"}));
+    });
+}

@@ -63,6 +63,9 @@ pub enum Event {
         /// The message's traceId.
         trace_id: TraceId,
     },
+    /// `pong`: the server answered a keepalive ping. Only with
+    /// [`Config::pong_events`](crate::Config::pong_events).
+    Pong,
     /// The client stopped for good (a final error, or reconnecting gave up). Last event.
     Closed {
         /// Why.
@@ -88,6 +91,7 @@ impl Event {
             Event::Disconnected { .. } => "disconnected",
             Event::Reconnecting { .. } => "reconnecting",
             Event::NotDelivered { .. } => "not_delivered",
+            Event::Pong => "pong",
             Event::Closed { .. } => "closed",
         }
     }
@@ -153,6 +157,7 @@ impl Event {
             Event::NotDelivered { trace_id } => {
                 json!({"type": "not_delivered", "traceId": trace_id})
             }
+            Event::Pong => json!({"type": "pong"}),
             Event::Closed { reason } => json!({"type": "closed", "reason": reason}),
         }
     }

@@ -345,6 +345,7 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
     };
     let event = match decode(&text) {
         Ok(inbound) => match inbound {
+            Inbound::Pong if shared.cfg.pong_events => Event::Pong,
             Inbound::Pong => return Ok(()),
             Inbound::Delivered {
                 delivered,

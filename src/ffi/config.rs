@@ -250,6 +250,21 @@ pub unsafe extern "C" fn flowai_config_set_reconnect(
     })
 }
 
+/// Hand each keepalive `pong` over as a `FLOWAI_EVENT_PONG` event: 1, or 0 (default: pongs
+/// only keep the connection alive, so a loop that receives until a timeout still ends).
+/// Other values give `FLOWAI_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_pong_events(
+    config: *mut flowai_config,
+    on: i32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let on = arg_bool(on, "on")?;
+        config.update(|c| c.pong_events(on))
+    })
+}
+
 /// At-least-once delivery: 1 (default) keeps unacknowledged messages and re-sends them after
 /// a reconnect; 0 is at-most-once (a lost message is reported as not delivered). Other
 /// values give `FLOWAI_INVALID_ARGUMENT`.

@@ -48,6 +48,9 @@ pub enum flowai_event_type {
     FLOWAI_EVENT_NOT_DELIVERED = 14,
     /// The client stopped for good (a final error, or reconnecting gave up). Last event.
     FLOWAI_EVENT_CLOSED = 15,
+    /// `pong`: the server answered a keepalive ping (only with
+    /// `flowai_config_set_pong_events`).
+    FLOWAI_EVENT_PONG = 16,
 }
 
 enum Slot {
@@ -115,6 +118,7 @@ fn kind_of(event: &Event) -> flowai_event_type {
         Event::Reconnecting { .. } => FLOWAI_EVENT_RECONNECTING,
         Event::NotDelivered { .. } => FLOWAI_EVENT_NOT_DELIVERED,
         Event::Closed { .. } => FLOWAI_EVENT_CLOSED,
+        Event::Pong => FLOWAI_EVENT_PONG,
     }
 }
 
@@ -151,6 +155,7 @@ pub unsafe extern "C" fn flowai_event_name(event: *const flowai_event) -> *const
             FLOWAI_EVENT_RECONNECTING => c"reconnecting",
             FLOWAI_EVENT_NOT_DELIVERED => c"not_delivered",
             FLOWAI_EVENT_CLOSED => c"closed",
+            FLOWAI_EVENT_PONG => c"pong",
         };
         Ok(name.as_ptr())
     })
