@@ -7,6 +7,10 @@ use crate::state::SessionPolicy;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Longest keepalive interval, timeout or backoff accepted (longer ones are surely mistakes,
+/// and would overflow clock arithmetic when near `Duration::MAX`).
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// The public Flow service.
 pub const DEFAULT_BASE_URL: &str = "https://sdk.flow.ai";
 
@@ -269,6 +273,11 @@ impl Config {
         &self.thread_id
     }
 
+    /// The connect timeout.
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     /// The sessionId.
     pub fn get_session_id(&self) -> &str {
         &self.session_id
@@ -291,6 +300,16 @@ impl Config {
         }
         if self.keepalive_interval.is_some_and(|d| d.is_zero()) {
             return fail("keepalive interval must be above zero (None turns it off)");
+        }
+        let durations = [
+            self.keepalive_interval.unwrap_or_default(),
+            self.pong_timeout,
+            self.connect_timeout,
+            self.io_timeout,
+            self.backoff.max,
+        ];
+        if durations.iter().any(|d| *d > MAX_DURATION) {
+            return fail("keepalive, timeouts and backoff must be at most 24 hours");
         }
         if self.pong_timeout.is_zero()
             || self.connect_timeout.is_zero()

@@ -189,20 +189,26 @@ fn snippet(text: &str) -> String {
     }
 }
 
-/// `GET {base}/socket.info?clientId=…&sessionId=…` with the `x-flowai-*` headers.
-pub fn fetch_socket_info(agent: &ureq::Agent, cfg: &Config, ids: Ids<'_>) -> Result<SocketInfo> {
+/// `GET {base}/socket.info?clientId=…&sessionId=…` with the `x-flowai-*` headers, within
+/// `timeout` (the client gives it what is left of its connect timeout).
+pub fn fetch_socket_info(
+    agent: &ureq::Agent,
+    cfg: &Config,
+    ids: Ids<'_>,
+    timeout: Duration,
+) -> Result<SocketInfo> {
     let url = format!("{}/socket.info", cfg.base_url);
     let mut request = agent
         .get(&url)
         .query("clientId", ids.client_id)
         .query("sessionId", ids.session_id)
         .config()
-        .timeout_global(Some(cfg.connect_timeout))
+        .timeout_global(Some(timeout))
         .build();
     for (name, value) in ids.headers() {
         request = request.header(name, value);
     }
-    let body = read_flow_answer(request.call(), cfg.connect_timeout, "socket.info")?;
+    let body = read_flow_answer(request.call(), timeout, "socket.info")?;
     let endpoint = body
         .pointer("/payload/endpoint")
         .and_then(Value::as_str)
@@ -251,9 +257,9 @@ fn tcp_connect(host: &str, port: u16, deadline: Instant, timeout: Duration) -> R
 }
 
 /// Opens the WebSocket on a `socket.info` endpoint: TCP, TLS for wss (certificates checked),
-/// the upgrade with the optional `Origin` header. Returns it switched to non-blocking mode.
-pub fn connect_websocket(cfg: &Config, endpoint: &str) -> Result<Socket> {
-    let timeout = cfg.connect_timeout;
+/// the upgrade with the optional `Origin` header, all within `timeout`. Returns it switched to
+/// non-blocking mode.
+pub fn connect_websocket(cfg: &Config, endpoint: &str, timeout: Duration) -> Result<Socket> {
     let deadline = Instant::now() + timeout;
     let mut request = endpoint
         .into_client_request()

@@ -48,10 +48,12 @@ fn websocket_url_is_single_use() {
             secret: None,
             ott: None,
         };
-        let info = fetch_socket_info(&agent, &cfg, ids).unwrap();
+        let info = fetch_socket_info(&agent, &cfg, ids, Duration::from_secs(5)).unwrap();
         assert!(info.endpoint.starts_with("ws://"));
-        let first = connect_websocket(&cfg, &info.endpoint).expect("first use works");
-        let again = connect_websocket(&cfg, &info.endpoint).expect_err("reuse is refused");
+        let first = connect_websocket(&cfg, &info.endpoint, Duration::from_secs(5))
+            .expect("first use works");
+        let again = connect_websocket(&cfg, &info.endpoint, Duration::from_secs(5))
+            .expect_err("reuse is refused");
         assert!(
             matches!(again, Error::Unavailable { status: 403, .. }),
             "{again}"

@@ -102,3 +102,44 @@ fn dispatcher_ends_after_the_client_closes() {
     assert!(started.elapsed() < Duration::from_secs(2));
     emulator.stop();
 }
+
+#[test]
+fn stopping_and_restarting_dispatchers_loses_no_event() {
+    ffi_support::watchdog(Duration::from_secs(120), "dispatcher restarts");
+    let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
+    let client = connect(&emulator);
+    let traces: Vec<_> = (0..1000)
+        .map(|i| client.send(Message::text(format!("m{i}"))).expect("send"))
+        .collect();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for _ in 0..20 {
+        let seen = seen.clone();
+        let dispatcher = Dispatcher::start(client.clone(), move |event| {
+            seen.lock().unwrap().push(event.clone());
+        });
+        std::thread::sleep(Duration::from_millis(2));
+        dispatcher.stop();
+    }
+    let mut events = seen.lock().unwrap().clone();
+    while let Some(event) = client
+        .recv_timeout(Duration::from_millis(500))
+        .expect("recv")
+    {
+        events.push(event);
+    }
+    let acked: std::collections::HashSet<_> = events.iter().filter_map(Event::trace_id).collect();
+    let replies = events
+        .iter()
+        .filter(|e| matches!(e, Event::Reply(_)))
+        .count();
+    assert_eq!(
+        acked.len(),
+        traces.len(),
+        "every ack reached a handler or recv"
+    );
+    assert_eq!(
+        replies,
+        traces.len(),
+        "every reply reached a handler or recv"
+    );
+}

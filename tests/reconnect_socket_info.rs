@@ -85,3 +85,37 @@ fn unauthorized_gives_up_at_once_with_a_final_error() {
         assert!(err.is_final(), "{err}");
     });
 }
+
+#[test]
+fn a_server_that_only_answers_an_error_and_closes_keeps_the_backoff_growing() {
+    common::watchdog(Duration::from_secs(30), || {
+        let script = vec![
+            common::scripted::Step::Text(r#"{"type":"error","message":"go away"}"#.into()),
+            common::scripted::Step::Drop,
+        ];
+        let server = common::scripted::Scripted::start(vec![script]);
+        let cfg = flowai_socket::Config::new("c")
+            .base_url(&server.base_url)
+            .keepalive_interval(None)
+            .backoff(flowai_socket::Backoff {
+                min: Duration::from_millis(5),
+                max: Duration::from_millis(50),
+                max_attempts: None,
+            });
+        let client = Client::connect(cfg).unwrap();
+        let mut attempts = Vec::new();
+        while attempts.len() < 4 {
+            let (event, _) = common::wait_event(&client, Duration::from_secs(10), |e| {
+                matches!(e, Event::Reconnecting { .. })
+            });
+            if let Event::Reconnecting { attempt, .. } = event {
+                attempts.push(attempt);
+            }
+        }
+        assert_eq!(
+            attempts,
+            [1, 2, 3, 4],
+            "no reset to an immediate retry after an error-only connection"
+        );
+    });
+}

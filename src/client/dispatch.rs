@@ -106,6 +106,10 @@ fn run(
         if stopping.load(Ordering::Acquire) {
             return;
         }
+        if let Some(event) = shared.take_carried() {
+            handler(&client.taken(event));
+            continue;
+        }
         let event = select! {
             recv(woken) -> _ => return,
             recv(shared.events_rx) -> event => match event {
@@ -120,6 +124,8 @@ fn run(
         };
         let event = client.taken(event);
         if stopping.load(Ordering::Acquire) {
+            // Stopped while taking it: keep it for `recv` or the next dispatcher.
+            shared.carry(event);
             return;
         }
         handler(&event);

@@ -5,7 +5,7 @@ use super::backoff;
 use super::event::Event;
 use super::shared::{Link, Shared};
 use super::waker::poll;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handshake::{self, Ids, Socket};
 use crate::protocol::{decode, Inbound};
 use std::os::fd::{AsRawFd, RawFd};
@@ -25,8 +25,9 @@ enum End {
     Lost(String),
 }
 
-/// Opens one connection: a fresh `socket.info` (URLs are single use), then the WebSocket.
-pub(crate) fn establish(shared: &Shared) -> Result<Socket> {
+/// Opens one connection: a fresh `socket.info` (URLs are single use), then the WebSocket, both
+/// within one deadline.
+pub(crate) fn establish(shared: &Shared, deadline: Instant) -> Result<Socket> {
     let cfg = &shared.cfg;
     let secret = shared.lock().secrets.get(&cfg.thread_id).cloned();
     let ids = Ids {
@@ -36,11 +37,15 @@ pub(crate) fn establish(shared: &Shared) -> Result<Socket> {
         secret: secret.as_deref(),
         ott: cfg.ott.as_deref(),
     };
-    let info = handshake::fetch_socket_info(&shared.http, cfg, ids)?;
+    let left = || match deadline.saturating_duration_since(Instant::now()) {
+        d if d.is_zero() => Err(Error::Timeout(cfg.connect_timeout)),
+        d => Ok(d),
+    };
+    let info = handshake::fetch_socket_info(&shared.http, cfg, ids, left()?)?;
     if let Some(secret) = info.secret {
         adopt_secret(shared, secret);
     }
-    handshake::connect_websocket(cfg, &info.endpoint)
+    handshake::connect_websocket(cfg, &info.endpoint, left()?)
 }
 
 /// Keeps a new secret for the configured thread and, when it changed, saves the state file
@@ -70,12 +75,13 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
     let reason = loop {
         if let Some(s) = socket.take() {
             generation += 1;
-            let rx_before = shared.last_rx_us.load(Ordering::Acquire);
+            let progress_before = shared.progress.load(Ordering::Acquire);
             let end = serve(&shared, s, generation);
-            // A connection that carried frames was healthy: the backoff starts over and the
-            // first attempt goes at once. One that carried nothing keeps the backoff growing,
-            // so a server that accepts and drops at once is not hammered.
-            if shared.last_rx_us.load(Ordering::Acquire) != rx_before {
+            // A connection that acknowledged messages or answered pings was healthy: the
+            // backoff starts over and the first attempt goes at once. One that did neither
+            // (accepted and dropped, or only sent an error) keeps the backoff growing, so such
+            // a server is not hammered.
+            if shared.progress.load(Ordering::Acquire) != progress_before {
                 attempt = 0;
                 immediate = true;
             }
@@ -87,7 +93,11 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
                         let mut st = shared.lock();
                         st.link = Link::Down;
                         st.control.clear();
-                        st.outbox.rewind()
+                        let lost = st.outbox.rewind();
+                        let secrets = std::mem::take(&mut st.secrets);
+                        st.outbox.refresh_nonces(&secrets);
+                        st.secrets = secrets;
+                        lost
                     };
                     shared.emit(Event::Disconnected {
                         reason: reason.clone(),
@@ -120,7 +130,8 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
         if !sleep_unless_closing(&shared, delay) {
             break "closed by the user".to_string();
         }
-        match establish(&shared) {
+        match establish(&shared, Instant::now() + shared.cfg.connect_timeout) {
+            Ok(_) if shared.is_closing() => break "closed by the user".to_string(),
             Ok(s) => socket = Some(s),
             Err(e) if e.is_final() => break format!("reconnect refused: {e}"),
             Err(e) => log::info!("flowai: reconnect attempt {attempt} failed: {e}"),
@@ -154,7 +165,13 @@ fn sleep_unless_closing(shared: &Shared, delay: Duration) -> bool {
 
 /// Marks connection `generation` up and queues [`Event::Connected`].
 pub(crate) fn announce_connected(shared: &Shared, generation: u64) {
-    shared.lock().link = Link::Up(generation);
+    {
+        let mut st = shared.lock();
+        if matches!(st.link, Link::Stopped(_)) {
+            return;
+        }
+        st.link = Link::Up(generation);
+    }
     shared.emit(Event::Connected {
         session_id: shared.cfg.session_id.clone(),
     });
@@ -345,14 +362,20 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
     };
     let event = match decode(&text) {
         Ok(inbound) => match inbound {
-            Inbound::Pong if shared.cfg.pong_events => Event::Pong,
-            Inbound::Pong => return Ok(()),
+            Inbound::Pong => {
+                shared.progress.fetch_add(1, Ordering::AcqRel);
+                if !shared.cfg.pong_events {
+                    return Ok(());
+                }
+                Event::Pong
+            }
             Inbound::Delivered {
                 delivered,
                 activities,
             } => {
                 if let Some(trace) = delivered.trace_id {
                     if shared.lock().outbox.ack(trace) {
+                        shared.progress.fetch_add(1, Ordering::AcqRel);
                         shared.delivered.notify_all();
                     }
                 }
@@ -390,10 +413,10 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
 /// The first connection, for `Client::connect`: retryable failures are retried with the
 /// configured backoff while the connect timeout lasts; the last error is returned.
 pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
-    let started = Instant::now();
+    let deadline = Instant::now() + shared.cfg.connect_timeout;
     let mut attempt = 0;
     loop {
-        let error = match establish(shared) {
+        let error = match establish(shared, deadline) {
             Ok(socket) => return Ok(socket),
             Err(e) if e.is_final() => return Err(e),
             Err(e) => e,
@@ -405,7 +428,7 @@ pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
             .backoff
             .max_attempts
             .is_some_and(|max| attempt > max);
-        if out_of_attempts || started.elapsed() + delay >= shared.cfg.connect_timeout {
+        if out_of_attempts || Instant::now() + delay >= deadline {
             return Err(error);
         }
         log::info!("flowai: connect attempt {attempt} failed ({error}); retrying in {delay:?}");

@@ -27,6 +27,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// after that the thread is left to finish on its own (it holds no user resources).
 const CLOSE_JOIN_LIMIT: Duration = Duration::from_millis(40);
 
+/// Longest single condvar wait; longer waits loop (and "for ever" never overflows a clock).
+const MAX_WAIT_SLICE: Duration = Duration::from_secs(3600);
+
 /// The official SDK sends `thread.noticed` at most this often per thread.
 const NOTICED_THROTTLE: Duration = Duration::from_secs(5);
 
@@ -98,6 +101,7 @@ impl Client {
             waker: waker::Waker::new()?,
             events_tx,
             events_rx,
+            carried: Mutex::new(None),
             stopped_tx: Mutex::new(Some(stopped_tx)),
             stopped_rx,
             closing: AtomicBool::new(false),
@@ -105,6 +109,7 @@ impl Client {
             last_rx_us: AtomicU64::new(0),
             epoch: Instant::now(),
             next_trace: AtomicU64::new(first_trace_id()),
+            progress: AtomicU64::new(0),
             cfg,
         });
         let socket = io::first_connect(&shared)?;
@@ -123,11 +128,18 @@ impl Client {
         );
         if let Some(every) = shared.cfg.keepalive_interval {
             let s = shared.clone();
-            threads.push(
-                std::thread::Builder::new()
-                    .name("flowai-keepalive".into())
-                    .spawn(move || keepalive::run(s, every))?,
-            );
+            let spawned = std::thread::Builder::new()
+                .name("flowai-keepalive".into())
+                .spawn(move || keepalive::run(s, every));
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
+                    // Stop the I/O thread already running, or it would live on unreachable.
+                    shared.closing.store(true, Ordering::Release);
+                    shared.waker.wake();
+                    return Err(e.into());
+                }
+            }
         }
         Ok(Client {
             shared,
@@ -177,7 +189,12 @@ impl Client {
 
     /// Number of events waiting to be received.
     pub fn queued_events(&self) -> usize {
-        self.shared.events_rx.len()
+        let carried = self
+            .shared
+            .carried
+            .lock()
+            .map_or(0, |c| usize::from(c.is_some()));
+        self.shared.events_rx.len() + carried
     }
 
     fn check_open(&self) -> Result<()> {
@@ -206,13 +223,17 @@ impl Client {
         let trace = *message
             .trace_id
             .get_or_insert_with(|| TraceId(self.shared.next_trace.fetch_add(1, Ordering::Relaxed)));
+        let mut nonced = None;
         if message.nonce.is_none() {
             message.nonce = self.secret(&message.thread_id);
+            if message.nonce.is_some() {
+                nonced = Some(Box::new(message.clone()));
+            }
         }
         let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, frame)?;
+            st.outbox.push(trace, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
@@ -320,7 +341,8 @@ impl Client {
         timeout: Duration,
         done: impl Fn(&State) -> Option<Result<()>>,
     ) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large for the clock (`Duration::MAX` as "for ever") means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         let mut st = self.shared.lock();
         loop {
             if let Some(result) = done(&st) {
@@ -332,14 +354,16 @@ impl Client {
             if let Link::Stopped(reason) = &st.link {
                 return Err(Error::ConnectionClosed(reason.clone()));
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(MAX_WAIT_SLICE, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             if left.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
             st = self
                 .shared
                 .delivered
-                .wait_timeout(st, left)
+                .wait_timeout(st, left.min(MAX_WAIT_SLICE))
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
@@ -355,9 +379,9 @@ impl Client {
 
     /// Takes the next event without blocking; `Ok(None)` when none is queued.
     pub fn try_recv(&self) -> Result<Option<Event>> {
-        match self.shared.events_rx.try_recv() {
-            Ok(e) => Ok(Some(self.taken(e))),
-            Err(_) => self.check_open().map(|()| None),
+        match self.shared.take_event() {
+            Some(e) => Ok(Some(self.taken(e))),
+            None => self.check_open().map(|()| None),
         }
     }
 
@@ -398,6 +422,9 @@ impl Client {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // Taking the lock once orders the flag before any waiter's check-then-wait, so no
+        // sleeper can miss the notification below.
+        drop(self.shared.lock());
         self.shared.sleepers.notify_all();
         self.shared.delivered.notify_all();
         self.shared.waker.wake();

@@ -1,7 +1,7 @@
 //! Messages waiting for their `message.delivered`, in send order.
 
 use crate::error::{Error, Result};
-use crate::protocol::TraceId;
+use crate::protocol::{Message, Outbound, TraceId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -11,9 +11,18 @@ const LOST_MEMORY: usize = 10_000;
 /// The outbox: every `message.send` frame stays here until acknowledged. Frames before the
 /// write cursor have been written on the current connection; a reconnect rewinds the cursor
 /// (at-least-once) or forgets the written ones as lost (at-most-once).
+/// One waiting message: its traceId, its frame, and the message itself when the client filled
+/// in the thread's nonce (so a re-send after a new secret carries the new one).
+#[derive(Debug)]
+struct Entry {
+    trace: TraceId,
+    frame: Arc<str>,
+    nonced: Option<Box<Message>>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    entries: BTreeMap<u64, (TraceId, Arc<str>)>,
+    entries: BTreeMap<u64, Entry>,
     by_trace: HashMap<TraceId, u64>,
     next_seq: u64,
     cursor: u64,
@@ -38,7 +47,12 @@ impl Outbox {
     }
 
     /// Queues a frame; refuses (never drops) when full or when the traceId is in flight.
-    pub(crate) fn push(&mut self, trace: TraceId, frame: Arc<str>) -> Result<()> {
+    pub(crate) fn push(
+        &mut self,
+        trace: TraceId,
+        frame: Arc<str>,
+        nonced: Option<Box<Message>>,
+    ) -> Result<()> {
         if self.entries.len() >= self.capacity {
             return Err(Error::OutboxFull(self.entries.len()));
         }
@@ -50,7 +64,14 @@ impl Outbox {
         self.forget_lost(trace);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.entries.insert(seq, (trace, frame));
+        self.entries.insert(
+            seq,
+            Entry {
+                trace,
+                frame,
+                nonced,
+            },
+        );
         self.by_trace.insert(trace, seq);
         Ok(())
     }
@@ -60,7 +81,7 @@ impl Outbox {
         out.extend(
             self.entries
                 .range(self.cursor..)
-                .map(|(_, (_, f))| f.clone()),
+                .map(|(_, e)| e.frame.clone()),
         );
         self.cursor = self.next_seq;
     }
@@ -91,13 +112,28 @@ impl Outbox {
             .collect();
         let mut lost = Vec::with_capacity(written.len());
         for seq in written {
-            if let Some((trace, _)) = self.entries.remove(&seq) {
+            if let Some(Entry { trace, .. }) = self.entries.remove(&seq) {
                 self.by_trace.remove(&trace);
                 self.remember_lost(trace);
                 lost.push(trace);
             }
         }
         lost
+    }
+
+    /// Before a re-send: messages whose nonce the client filled in get the thread's current
+    /// secret (a `secret.generated` may have replaced it since they were first written).
+    pub(crate) fn refresh_nonces(&mut self, secrets: &HashMap<String, String>) {
+        for entry in self.entries.values_mut() {
+            let Some(message) = entry.nonced.as_mut() else {
+                continue;
+            };
+            let current = secrets.get(&message.thread_id);
+            if current.is_some() && current != message.nonce.as_ref() {
+                message.nonce = current.cloned();
+                entry.frame = Outbound::MessageSend((**message).clone()).to_json().into();
+            }
+        }
     }
 
     pub(crate) fn is_pending(&self, trace: TraceId) -> bool {
@@ -144,7 +180,7 @@ mod tests {
     fn at_least_once_resends_unacked_in_order() {
         let mut o = Outbox::new(10, true);
         for i in 1..=3 {
-            o.push(TraceId(i), format!("m{i}").into()).unwrap();
+            o.push(TraceId(i), format!("m{i}").into(), None).unwrap();
         }
         assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
         assert!(frames(&mut o).is_empty());
@@ -157,26 +193,45 @@ mod tests {
     #[test]
     fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
         let mut o = Outbox::new(10, false);
-        o.push(TraceId(1), "a".into()).unwrap();
+        o.push(TraceId(1), "a".into(), None).unwrap();
         frames(&mut o);
-        o.push(TraceId(2), "b".into()).unwrap();
+        o.push(TraceId(2), "b".into(), None).unwrap();
         assert_eq!(o.rewind(), [TraceId(1)]);
         assert!(o.was_lost(TraceId(1)));
         assert_eq!(frames(&mut o), ["b"]);
     }
 
     #[test]
+    fn a_resent_message_carries_the_current_secret() {
+        let mut o = Outbox::new(10, true);
+        let mut message = Message::text("hi").thread("t");
+        message.nonce = Some("old".into());
+        let frame = Outbound::MessageSend(message.clone()).to_json();
+        o.push(TraceId(1), frame.into(), Some(Box::new(message)))
+            .unwrap();
+        o.push(TraceId(2), "user-set nonce, kept".into(), None)
+            .unwrap();
+        assert!(frames(&mut o)[0].contains("\"nonce\":\"old\""));
+        o.rewind();
+        let secrets = HashMap::from([("t".to_string(), "new".to_string())]);
+        o.refresh_nonces(&secrets);
+        let again = frames(&mut o);
+        assert!(again[0].contains("\"nonce\":\"new\""), "{}", again[0]);
+        assert_eq!(again[1], "user-set nonce, kept");
+    }
+
+    #[test]
     fn full_or_duplicate_is_refused_not_dropped() {
         let mut o = Outbox::new(1, true);
-        o.push(TraceId(1), "a".into()).unwrap();
+        o.push(TraceId(1), "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(2), "b".into()),
+            o.push(TraceId(2), "b".into(), None),
             Err(Error::OutboxFull(1))
         ));
         let mut o = Outbox::new(5, true);
-        o.push(TraceId(1), "a".into()).unwrap();
+        o.push(TraceId(1), "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(1), "b".into()),
+            o.push(TraceId(1), "b".into(), None),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(o.len(), 1);

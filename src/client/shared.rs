@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) waker: Waker,
     pub(crate) events_tx: Sender<Event>,
     pub(crate) events_rx: Receiver<Event>,
+    /// An event a stopping dispatcher had already taken: handed out before the queue.
+    pub(crate) carried: Mutex<Option<Event>>,
     /// Dropped when the client stops, which wakes every blocked `recv`.
     pub(crate) stopped_tx: Mutex<Option<Sender<()>>>,
     pub(crate) stopped_rx: Receiver<()>,
@@ -59,6 +61,9 @@ pub(crate) struct Shared {
     pub(crate) last_rx_us: AtomicU64,
     pub(crate) epoch: Instant,
     pub(crate) next_trace: AtomicU64,
+    /// Counts signs that a connection works end to end: acknowledgements of queued messages
+    /// and answered pings. Decides whether a reconnect may skip the backoff.
+    pub(crate) progress: AtomicU64,
 }
 
 impl Shared {
@@ -70,6 +75,25 @@ impl Shared {
 
     pub(crate) fn socket(&self) -> MutexGuard<'_, Option<Socket>> {
         self.socket.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the next event: a carried-over one first, then the queue's.
+    pub(crate) fn take_event(&self) -> Option<Event> {
+        self.take_carried()
+            .or_else(|| self.events_rx.try_recv().ok())
+    }
+
+    /// Takes the carried-over event, if any.
+    pub(crate) fn take_carried(&self) -> Option<Event> {
+        self.carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// Keeps an event taken but not handed over, to be handed out before the queue.
+    pub(crate) fn carry(&self, event: Event) {
+        *self.carried.lock().unwrap_or_else(|p| p.into_inner()) = Some(event);
     }
 
     pub(crate) fn emit(&self, event: Event) {

@@ -62,6 +62,10 @@ pub(crate) fn poll(
     if write {
         events |= libc::POLLOUT;
     }
+    // With no interest in the socket it is left out of the set (a negative fd is ignored):
+    // poll reports errors and hang-ups even for an empty interest set, and a reset while
+    // reading is paused would otherwise wake us at once, again and again.
+    let sock = if events == 0 { -1 } else { sock };
     let mut fds = [
         libc::pollfd {
             fd: sock,

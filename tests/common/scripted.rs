@@ -18,6 +18,8 @@ pub enum Step {
     Raw(Vec<u8>),
     /// Close the TCP connection without a close frame.
     Drop,
+    /// Reset the TCP connection (RST: SO_LINGER with a zero timeout, then close).
+    Reset,
     /// Keep the connection open for a while, reading whatever comes.
     Hold(Duration),
 }
@@ -54,6 +56,24 @@ fn play(stream: TcpStream, script: Vec<Step>) {
                 let _ = ws.get_mut().write_all(&bytes);
             }
             Step::Drop => return,
+            Step::Reset => {
+                use std::os::fd::AsRawFd;
+                let linger = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                // SAFETY: setsockopt reads `linger` for the duration of the call only.
+                unsafe {
+                    libc::setsockopt(
+                        ws.get_ref().as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        &linger as *const libc::linger as *const libc::c_void,
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+                return;
+            }
             Step::Hold(d) => {
                 let _ = ws.get_mut().set_read_timeout(Some(d));
                 let _ = ws.read();

@@ -95,8 +95,8 @@ pub fn run(
         secret: None,
         ott: None,
     };
-    let info = handshake::fetch_socket_info(&agent, cfg, ids)?;
-    let mut ws = handshake::connect_websocket(cfg, &info.endpoint)?;
+    let info = handshake::fetch_socket_info(&agent, cfg, ids, cfg.get_connect_timeout())?;
+    let mut ws = handshake::connect_websocket(cfg, &info.endpoint, cfg.get_connect_timeout())?;
     // The crate hands the socket over non-blocking (for its poll loop); the baseline is the
     // simplest blocking loop instead.
     let tcp = match ws.get_ref() {
