@@ -795,11 +795,14 @@ class Client:
         self._retire_callback(c_function)
 
     def _retire_callback(self, replacement):
-        old, self._callback = self._callback, replacement
-        if old is not None and getattr(_callback_thread, "active", False):
-            # Replaced from inside itself: the old function is still running on this thread,
-            # so its C thunk must outlive this call. Keep it with the client.
-            self._retired.append(old)
+        # A replaced C thunk is kept with the client, never dropped while the client lives:
+        # it may still be running (replaced from inside itself), or a concurrent
+        # set_callback may have won in C after this one (the library then calls the other
+        # thunk, which must not have been freed here).
+        with self._lock:
+            old, self._callback = self._callback, replacement
+            if old is not None:
+                self._retired.append(old)
 
     # -- state
 
@@ -854,7 +857,9 @@ class Client:
             while self._in_flight > 0:
                 self._lock.wait(0.05)
         self._lib.flowai_client_free(handle)
-        self._callback = None
+        # The thunk may still be finishing a call on a detached dispatcher thread (close()
+        # was first called from inside the callback): keep it with the client object.
+        self._retire_callback(None)
         _open_clients.discard(self)
 
     def __enter__(self):

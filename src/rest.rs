@@ -172,7 +172,10 @@ impl Client {
         let request = agent
             .get(format!("{}/thread.{what}", cfg.base_url))
             .query("clientId", &cfg.client_id)
-            .query("threadId", thread_id);
+            .query("threadId", thread_id)
+            .config()
+            .timeout_global(Some(cfg.io_timeout))
+            .build();
         let response = with_headers(request, &ids).call();
         read_flow_answer(response, cfg.io_timeout, &format!("thread.{what}")).map(payload_of)
     }
@@ -221,7 +224,10 @@ impl Client {
         });
         let request = agent
             .post(format!("{}/thread.merger", cfg.base_url))
-            .header("Content-Type", "application/json");
+            .header("Content-Type", "application/json")
+            .config()
+            .timeout_global(Some(cfg.io_timeout))
+            .build();
         let response = with_headers(request, &ids).send(body.to_string());
         read_flow_answer(response, cfg.io_timeout, "thread.merger").map(drop)
     }
