@@ -415,10 +415,18 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
 pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
     let deadline = Instant::now() + shared.cfg.connect_timeout;
     let mut attempt = 0;
+    let mut earlier: Option<Error> = None;
     loop {
         let error = match establish(shared, deadline) {
             Ok(socket) => return Ok(socket),
             Err(e) if e.is_final() => return Err(e),
+            // A retry cut short by the deadline says less than the failure that caused it.
+            Err(Error::Timeout(_)) if earlier.is_some() => {
+                return Err(earlier
+                    .take()
+                    .unwrap_or(Error::Timeout(shared.cfg.connect_timeout)))
+            }
+            Err(Error::Timeout(_)) => Error::Timeout(shared.cfg.connect_timeout),
             Err(e) => e,
         };
         attempt += 1;
@@ -432,6 +440,7 @@ pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
             return Err(error);
         }
         log::info!("flowai: connect attempt {attempt} failed ({error}); retrying in {delay:?}");
+        earlier = Some(error);
         std::thread::sleep(delay);
     }
 }
