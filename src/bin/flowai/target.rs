@@ -7,7 +7,7 @@ use flowai_socket::Config;
 /// Connection flags shared by the commands that talk to Flow.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// Flow base URL [env: FLOWAI_BASE_URL, default https://sdk.flow.ai]
+    /// Flow base URL [env: FLOWAI_BASE_URL; default: the public service, sdk.flow.ai]
     #[arg(long)]
     pub base_url: Option<String>,
     /// Flow clientId; without one an embedded emulator is started [env: FLOWAI_CLIENT_ID]
