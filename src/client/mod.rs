@@ -10,6 +10,9 @@ mod outbox;
 mod shared;
 mod waker;
 
+#[cfg(feature = "emulator")]
+pub(crate) use waker::Waker;
+
 pub use dispatch::Dispatcher;
 pub use event::Event;
 

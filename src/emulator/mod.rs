@@ -737,7 +737,7 @@ impl Drop for Emulator {
 
 fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     let lfd = listener.as_raw_fd();
-    let sfd = inner.shutdown_pipe.read_fd();
+    let sfd = inner.shutdown_pipe.fd();
     let mut backoff = None;
     loop {
         util::poll_fds(&[(lfd, libc::POLLIN), (sfd, libc::POLLIN)], backoff);

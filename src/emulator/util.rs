@@ -1,74 +1,10 @@
-//! Small helpers of the emulator: wake pipes, random tokens, time stamps, URL decoding.
+//! Small helpers of the emulator: the wake pipe, random tokens, time stamps, URL decoding.
 
-use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A non-blocking pipe used to wake a thread sleeping in `poll`.
-pub(crate) struct WakePipe {
-    read: RawFd,
-    write: RawFd,
-}
-
-impl WakePipe {
-    pub(crate) fn new() -> io::Result<WakePipe> {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: `fds` is a valid array of two ints.
-        let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        for fd in fds {
-            // SAFETY: fd was just returned by pipe().
-            unsafe {
-                let fl = libc::fcntl(fd, libc::F_GETFL);
-                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        Ok(WakePipe {
-            read: fds[0],
-            write: fds[1],
-        })
-    }
-
-    /// The end to poll for readability.
-    pub(crate) fn read_fd(&self) -> RawFd {
-        self.read
-    }
-
-    /// Makes the read end readable (idempotent enough: a full pipe is still readable).
-    pub(crate) fn wake(&self) {
-        let b = 1u8;
-        // SAFETY: writing one byte from a valid buffer to our own fd.
-        unsafe {
-            libc::write(self.write, &b as *const u8 as *const libc::c_void, 1);
-        }
-    }
-
-    /// Empties the pipe.
-    pub(crate) fn drain(&self) {
-        let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: reading into a valid buffer from our own non-blocking fd.
-            let n =
-                unsafe { libc::read(self.read, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-            if n <= 0 {
-                break;
-            }
-        }
-    }
-}
-
-impl Drop for WakePipe {
-    fn drop(&mut self) {
-        // SAFETY: we own both fds.
-        unsafe {
-            libc::close(self.read);
-            libc::close(self.write);
-        }
-    }
-}
+/// The client's wake pipe serves the emulator's poll loops too.
+pub(crate) use crate::client::Waker as WakePipe;
 
 /// `poll(2)` on the given fds; returns the revents of each. EINTR counts as a timeout.
 pub(crate) fn poll_fds(fds: &[(RawFd, libc::c_short)], timeout: Option<Duration>) -> Vec<i16> {

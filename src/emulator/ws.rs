@@ -152,8 +152,8 @@ pub(crate) fn run(
 impl Conn {
     fn run_loop(&mut self) -> End {
         let sock = self.ws.get_ref().tcp().as_raw_fd();
-        let sfd = self.inner.shutdown_pipe.read_fd();
-        let wfd = self.shared.wake.read_fd();
+        let sfd = self.inner.shutdown_pipe.fd();
+        let wfd = self.shared.wake.fd();
         let idle = self.inner.cfg.idle_timeout;
         let mut more_to_read = false;
         loop {
@@ -193,7 +193,7 @@ impl Conn {
             }
             let t0 = Instant::now();
             if rev[2] != 0 {
-                self.shared.wake.drain();
+                self.shared.wake.reset();
                 let pushed = std::mem::take(&mut *lock(&self.shared.outbox));
                 for (k, f) in pushed {
                     self.send(k, f);
