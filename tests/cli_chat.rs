@@ -187,17 +187,7 @@ fn a_whole_conversation_through_flowai_chat() {
     assert!(!t.contains("no reply within"), "{t}");
     // What the server saw: the picked choices were sent as the user's words, and the chat
     // marked the thread as noticed after showing replies.
-    let sent: Vec<String> = emu
-        .history("cli-thread")
-        .iter()
-        .filter(|e| e["type"] == "message.send")
-        .map(|e| {
-            e["payload"]["speech"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
+    let sent = common::sent_speeches(&emu, "cli-thread");
     assert_eq!(
         sent,
         [

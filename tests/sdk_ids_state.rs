@@ -157,17 +157,7 @@ fn a_restart_with_the_state_file_continues_the_conversation() {
         // The restarted client presents the saved secret on its very first socket.info.
         assert_eq!(emu.last_socket_info().unwrap().secret, Some(secret));
         converse(&c, "second run");
-        let speeches: Vec<_> = emu
-            .history(&thread)
-            .iter()
-            .filter(|e| e["type"] == "message.send")
-            .map(|e| {
-                e["payload"]["speech"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect();
+        let speeches = common::sent_speeches(&emu, &thread);
         assert_eq!(speeches, ["first run", "second run"]);
     });
 }

@@ -93,10 +93,9 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
                         let mut st = shared.lock();
                         st.link = Link::Down;
                         st.control.clear();
+                        let st = &mut *st;
                         let lost = st.outbox.rewind();
-                        let secrets = std::mem::take(&mut st.secrets);
-                        st.outbox.refresh_nonces(&secrets);
-                        st.secrets = secrets;
+                        st.outbox.refresh_nonces(&st.secrets);
                         lost
                     };
                     shared.emit(Event::Disconnected {

@@ -68,6 +68,21 @@ pub fn wait_event(
     }
 }
 
+/// The speeches of the `message.send` frames the emulator recorded for a thread, in order.
+pub fn sent_speeches(emulator: &Emulator, thread_id: &str) -> Vec<String> {
+    emulator
+        .history(thread_id)
+        .iter()
+        .filter(|e| e["type"] == "message.send")
+        .map(|e| {
+            e["payload"]["speech"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
 /// A self-signed certificate and PKCS#8 key for `localhost`, made with the `openssl` command.
 /// Returns `None` (after saying so) when `openssl` is missing, except under CI where that fails.
 pub fn localhost_certificate() -> Option<(String, String)> {
