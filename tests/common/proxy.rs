@@ -1,0 +1,170 @@
+//! A small HTTP `CONNECT` proxy with faults, for the proxy tests: it checks Basic
+//! credentials (407 without the right ones), maps test host names to real addresses, records
+//! every `CONNECT` target, and can answer a status, stall, reset or close instead of opening
+//! the tunnel.
+#![allow(dead_code)]
+
+use super::servers::{read_head, Server};
+use base64::Engine;
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does with the next `CONNECT`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Open the tunnel (the default).
+    None,
+    /// Answer this status and close.
+    Status(u16),
+    /// Read the request and never answer.
+    Stall,
+    /// Reset the connection (RST) after reading the request.
+    Reset,
+    /// Close the connection after reading the request.
+    Close,
+}
+
+#[derive(Default)]
+struct Settings {
+    fault: Option<Fault>,
+    credentials: Option<String>,
+    hosts: HashMap<String, String>,
+}
+
+/// The proxy; runs until the test process ends.
+pub struct ConnectProxy {
+    pub server: Server,
+    settings: Arc<Mutex<Settings>>,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> ConnectProxy {
+        let settings = Arc::new(Mutex::new(Settings::default()));
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let (s, t) = (settings.clone(), targets.clone());
+        let server = Server::start(move |stream, _| serve(stream, &s, &t));
+        ConnectProxy {
+            server,
+            settings,
+            targets,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// `http://user:password@127.0.0.1:PORT`.
+    pub fn url_with(&self, user: &str, password: &str) -> String {
+        format!("http://{user}:{password}@{}", self.server.addr)
+    }
+
+    /// From now on, tunnels need `Proxy-Authorization: Basic` for this user and password.
+    pub fn require_credentials(&self, user: &str, password: &str) {
+        self.settings.lock().unwrap().credentials = Some(format!("{user}:{password}"));
+    }
+
+    /// `CONNECT name:port` goes to `address:port` (names that only this proxy knows).
+    pub fn map_host(&self, name: &str, address: &str) {
+        let mut s = self.settings.lock().unwrap();
+        s.hosts.insert(name.to_string(), address.to_string());
+    }
+
+    /// What to do with the following `CONNECT`s.
+    pub fn set_fault(&self, fault: Fault) {
+        self.settings.lock().unwrap().fault = Some(fault);
+    }
+
+    /// Every `CONNECT` target so far, in order.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
+
+fn reset(stream: TcpStream) {
+    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
+fn serve(mut client: TcpStream, settings: &Mutex<Settings>, targets: &Mutex<Vec<String>>) {
+    let head = read_head(&mut client);
+    let mut lines = head.lines();
+    let request = lines.next().unwrap_or_default().to_string();
+    let mut parts = request.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if method != "CONNECT" {
+        let _ = client.write_all(b"HTTP/1.1 405 Only CONNECT\r\nContent-Length: 0\r\n\r\n");
+        return;
+    }
+    targets.lock().unwrap().push(target.to_string());
+    let (fault, credentials, hosts) = {
+        let s = settings.lock().unwrap();
+        (s.fault.clone(), s.credentials.clone(), s.hosts.clone())
+    };
+    if let Some(expected) = credentials {
+        let want = format!(
+            "basic {}",
+            base64::engine::general_purpose::STANDARD.encode(expected)
+        );
+        let given = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("proxy-authorization"))
+            .map(|(_, v)| v.trim().to_ascii_lowercase());
+        if given.as_deref() != Some(want.to_ascii_lowercase().as_str()) {
+            let _ = client.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                  Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n",
+            );
+            return;
+        }
+    }
+    match fault.unwrap_or(Fault::None) {
+        Fault::Status(code) => {
+            let _ = write!(client, "HTTP/1.1 {code} Test\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        Fault::Stall => {
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        Fault::Reset => return reset(client),
+        Fault::Close => return,
+        Fault::None => {}
+    }
+    let (host, port) = target.rsplit_once(':').unwrap_or((target, "80"));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = hosts.get(host).cloned().unwrap_or_else(|| host.to_string());
+    let upstream = match TcpStream::connect((host.as_str(), port.parse().unwrap_or(80))) {
+        Ok(u) => u,
+        Err(_) => {
+            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    relay(client, upstream);
+}
+
+/// Copies both ways until either side ends.
+fn relay(a: TcpStream, b: TcpStream) {
+    let (mut a_read, mut b_write) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+    let forward = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a_read, &mut b_write);
+        let _ = b_write.shutdown(Shutdown::Write);
+    });
+    let (mut b_read, mut a_write) = (b, a);
+    let _ = std::io::copy(&mut b_read, &mut a_write);
+    let _ = a_write.shutdown(Shutdown::Both);
+    let _ = forward.join();
+}
