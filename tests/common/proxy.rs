@@ -30,6 +30,8 @@ pub enum Fault {
 #[derive(Default)]
 struct Settings {
     fault: Option<Fault>,
+    /// The fault spares this many `CONNECT`s first.
+    spare: usize,
     credentials: Option<String>,
     hosts: HashMap<String, String>,
 }
@@ -77,7 +79,14 @@ impl ConnectProxy {
 
     /// What to do with the following `CONNECT`s.
     pub fn set_fault(&self, fault: Fault) {
-        self.settings.lock().unwrap().fault = Some(fault);
+        self.set_fault_after(0, fault);
+    }
+
+    /// What to do with the `CONNECT`s after the first `spare` ones (counted from the start).
+    pub fn set_fault_after(&self, spare: usize, fault: Fault) {
+        let mut s = self.settings.lock().unwrap();
+        s.fault = Some(fault);
+        s.spare = spare;
     }
 
     /// Every `CONNECT` target so far, in order.
@@ -101,10 +110,15 @@ fn serve(mut client: TcpStream, settings: &Mutex<Settings>, targets: &Mutex<Vec<
         let _ = client.write_all(b"HTTP/1.1 405 Only CONNECT\r\nContent-Length: 0\r\n\r\n");
         return;
     }
-    targets.lock().unwrap().push(target.to_string());
+    let count = {
+        let mut t = targets.lock().unwrap();
+        t.push(target.to_string());
+        t.len()
+    };
     let (fault, credentials, hosts) = {
         let s = settings.lock().unwrap();
-        (s.fault.clone(), s.credentials.clone(), s.hosts.clone())
+        let fault = s.fault.clone().filter(|_| count > s.spare);
+        (fault, s.credentials.clone(), s.hosts.clone())
     };
     if let Some(expected) = credentials {
         let want = format!(
