@@ -136,16 +136,9 @@ fn close_interrupts_every_phase_of_a_reconnect_and_joins_every_thread() {
 
         // A REST call in flight on another thread returns AlreadyClosed at once.
         let emulator = common::emulator();
-        let emulator_addr = emulator
-            .base_url()
-            .trim_start_matches("http://")
-            .to_string();
-        let f = Front::start(move |_, head| {
-            if head.starts_with("GET /thread.history") {
-                Answer::Stall
-            } else {
-                servers::forward(&emulator_addr, head)
-            }
+        let f = Front::before(&emulator, |_, head| {
+            head.starts_with("GET /thread.history")
+                .then_some(Answer::Stall)
         });
         let client = std::sync::Arc::new(Client::connect(base(&f, 1)).unwrap());
         let c = client.clone();

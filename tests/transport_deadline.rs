@@ -80,17 +80,10 @@ fn drip_fed_answers_and_a_hanging_resolver_cannot_stretch_the_connect_deadline()
 fn a_drip_fed_rest_answer_cannot_stretch_the_io_timeout() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
-        let emulator_addr = emulator
-            .base_url()
-            .trim_start_matches("http://")
-            .to_string();
         let history = servers::http_json(200, "", r#"{"status":"ok","payload":{"history":[]}}"#);
-        let front = Front::start(move |_, head| {
-            if head.starts_with("GET /thread.history") {
-                Answer::Drip(history.clone(), DRIP)
-            } else {
-                servers::forward(&emulator_addr, head)
-            }
+        let front = Front::before(&emulator, move |_, head| {
+            head.starts_with("GET /thread.history")
+                .then(|| Answer::Drip(history.clone(), DRIP))
         });
         let client = Client::connect(config(&front.base_url()).io_timeout(LIMIT)).unwrap();
         let started = Instant::now();

@@ -111,20 +111,14 @@ fn eof_or_reset_during_the_tls_handshake_is_retryable() {
 fn a_reconnect_retries_broken_tls_until_the_server_is_back_and_loses_nothing() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
-        let emulator_addr = emulator
-            .base_url()
-            .trim_start_matches("http://")
-            .to_string();
         let broken = breaks_tls(false);
         let broken_endpoint = format!("wss://127.0.0.1:{}/ws", broken.addr.port());
         // socket.info: the emulator's answer, except for requests 1 to 3, which point at a
         // server that closes every TLS handshake.
-        let front = Front::start(move |n, head| {
-            if (1..=3).contains(&n) {
-                Answer::Bytes(servers::socket_info_ok(&broken_endpoint))
-            } else {
-                servers::forward(&emulator_addr, head)
-            }
+        let front = Front::before(&emulator, move |n, _| {
+            (1..=3)
+                .contains(&n)
+                .then(|| Answer::Bytes(servers::socket_info_ok(&broken_endpoint)))
         });
         let cfg = Config::new("tls-reconnect")
             .base_url(front.base_url())

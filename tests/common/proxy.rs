@@ -182,3 +182,89 @@ fn relay(a: TcpStream, b: TcpStream) {
     let _ = a_write.shutdown(Shutdown::Both);
     let _ = forward.join();
 }
+
+/// A real `tinyproxy` (Debian's package) on a free port of 127.0.0.1, with a config of the
+/// test's own (any CONNECT port allowed) and its log in a scratch file; stopped on drop.
+pub struct Tinyproxy {
+    pub port: u16,
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Tinyproxy {
+    /// Starts it; `None` (after a note) when tinyproxy is not installed, a failure under CI.
+    pub fn start() -> Option<Tinyproxy> {
+        use std::process::{Command, Stdio};
+        let installed = Command::new("tinyproxy")
+            .arg("-v")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(!ci, "tinyproxy is required on CI (.ci/run installs it)");
+            eprintln!("note: tinyproxy not found; skipping the real-proxy test (apt-get install tinyproxy)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("flowai-tinyproxy-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 60\nLogFile \"{}\"\nLogLevel Info\n\
+                 MaxClients 100\nAllow 127.0.0.1\n",
+                dir.join("tinyproxy.log").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("tinyproxy")
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tinyproxy starts");
+        let proxy = Tinyproxy { port, child, dir };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tinyproxy did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(proxy)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The `CONNECT` targets in its log, in order.
+    pub fn connects(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("tinyproxy.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once("): CONNECT "))
+            .map(|(_, rest)| rest.split(' ').next().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

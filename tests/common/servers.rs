@@ -140,6 +140,19 @@ impl Front {
         Front { server, requests }
     }
 
+    /// A front for the emulator: `special` answers the requests it wants to (`Some`), the
+    /// emulator answers the others.
+    pub fn before(
+        emulator: &flowai_socket::emulator::Emulator,
+        special: impl Fn(usize, &str) -> Option<Answer> + Send + Sync + 'static,
+    ) -> Front {
+        let addr = emulator
+            .base_url()
+            .trim_start_matches("http://")
+            .to_string();
+        Front::start(move |n, head| special(n, head).unwrap_or_else(|| forward(&addr, head)))
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.server.addr)
