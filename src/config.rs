@@ -206,8 +206,8 @@ impl Config {
     /// authentication from the user and password; port 80 when none is given). It applies to
     /// every host, loopback included, and the proxy environment variables are then ignored.
     /// Without this (and without [`Config::no_proxy`]) the client follows `HTTPS_PROXY`,
-    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, except for loopback hosts; see the README's
-    /// "Proxies" section.
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), except for loopback hosts;
+    /// the rules are in `docs/reliability.md`.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
