@@ -112,7 +112,10 @@ impl std::io::Write for Stream {
 /// What one client connects with: its TLS roots, its proxy routes, whether insecure
 /// transport is allowed, and its cancel signal.
 pub struct Transport {
-    tls: native_tls::TlsConnector,
+    /// Built on first use: loading the system roots takes tens of milliseconds, which a
+    /// client that never speaks TLS should not pay.
+    tls: std::sync::OnceLock<std::result::Result<native_tls::TlsConnector, String>>,
+    extra_roots: Vec<String>,
     routes: Routes,
     allow_insecure: bool,
     cancel: Arc<Cancel>,
@@ -132,7 +135,8 @@ impl Transport {
     /// routes (the config's, or the environment's, read now).
     pub fn new(cfg: &Config) -> Result<Transport> {
         Ok(Transport {
-            tls: tls::connector(cfg)?,
+            tls: std::sync::OnceLock::new(),
+            extra_roots: cfg.root_certs_pem.clone(),
             routes: Routes::new(&cfg.proxy, |name| std::env::var(name).ok())?,
             allow_insecure: cfg.allow_insecure,
             cancel: Cancel::new()?,
@@ -174,8 +178,13 @@ impl Transport {
             proxy::tunnel(&mut io, proxy, target, limit)?;
         }
         let inner = if target.secure {
+            let connector = self
+                .tls
+                .get_or_init(|| tls::connector(&self.extra_roots).map_err(|e| e.to_string()))
+                .as_ref()
+                .map_err(|e| Error::Config(e.clone()))?;
             Inner::Tls(tls::handshake(
-                &self.tls,
+                connector,
                 io,
                 &target.host,
                 &target.authority(),

@@ -7,14 +7,26 @@
 //! deadline, and `close()` interrupts it.
 
 use super::io::{Io, Limit};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use native_tls::{HandshakeError, TlsConnector, TlsStream};
+use std::sync::OnceLock;
 
-/// The connector for a config: the system roots plus the config's extra roots.
-pub(crate) fn connector(cfg: &Config) -> Result<TlsConnector> {
+/// A connector that trusts the system roots plus `extra_roots` (PEM). Without extra roots
+/// one connector is shared by the whole process (loading the system roots is slow).
+pub(crate) fn connector(extra_roots: &[String]) -> Result<TlsConnector> {
+    static SYSTEM: OnceLock<std::result::Result<TlsConnector, String>> = OnceLock::new();
+    if extra_roots.is_empty() {
+        return SYSTEM
+            .get_or_init(|| build(extra_roots).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(Error::Config);
+    }
+    build(extra_roots)
+}
+
+fn build(extra_roots: &[String]) -> Result<TlsConnector> {
     let mut builder = TlsConnector::builder();
-    for pem in &cfg.root_certs_pem {
+    for pem in extra_roots {
         let cert = native_tls::Certificate::from_pem(pem.as_bytes())
             .map_err(|e| Error::Config(format!("extra root certificate is not valid PEM: {e}")))?;
         builder.add_root_certificate(cert);
