@@ -90,19 +90,39 @@ fn breaks_tls(reset: bool) -> servers::Server {
 #[test]
 fn eof_or_reset_during_the_tls_handshake_is_retryable() {
     common::watchdog(Duration::from_secs(30), || {
-        for reset in [false, true] {
-            let server = breaks_tls(reset);
-            let cfg = Config::new("tls-eof")
-                .base_url(format!("https://localhost:{}", server.addr.port()))
-                .connect_timeout(Duration::from_millis(500))
-                .backoff(fast_backoff());
-            let err = Client::connect(cfg).expect_err("the handshake never completes");
-            assert!(matches!(err, Error::Network(_)), "reset={reset}: {err:?}");
-            assert!(err.is_retryable(), "{err}");
-            assert!(
-                server.accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2,
-                "the first connect retried within its deadline"
-            );
+        let runs: Vec<_> = [(false, false), (true, false), (false, true), (true, true)]
+            .into_iter()
+            .map(|(reset, websocket)| {
+                std::thread::spawn(move || {
+                    let server = breaks_tls(reset);
+                    let port = server.addr.port();
+                    // Broken TLS on socket.info itself, or on the WebSocket it points at.
+                    let front = Front::start(move |_, _| {
+                        let endpoint = format!("wss://127.0.0.1:{port}/ws");
+                        Answer::Bytes(servers::socket_info_ok(&endpoint))
+                    });
+                    let base_url = if websocket {
+                        front.base_url()
+                    } else {
+                        format!("https://localhost:{port}")
+                    };
+                    let cfg = Config::new("tls-eof")
+                        .base_url(base_url)
+                        .connect_timeout(Duration::from_millis(500))
+                        .backoff(fast_backoff());
+                    let err = Client::connect(cfg).expect_err("the handshake never completes");
+                    let case = format!("reset={reset} websocket={websocket}");
+                    assert!(matches!(err, Error::Network(_)), "{case}: {err:?}");
+                    assert!(err.is_retryable(), "{case}: {err}");
+                    assert!(
+                        server.accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+                        "{case}: the first connect retried within its deadline"
+                    );
+                })
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap();
         }
     });
 }
