@@ -189,13 +189,15 @@ impl Config {
         self
     }
 
-    /// Limit for TCP connect, TLS and WebSocket handshake, and `socket.info` together.
+    /// The one deadline of a whole connect or reconnect: DNS, TCP, a proxy's `CONNECT`, TLS,
+    /// `socket.info` and the WebSocket upgrade together (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Limit for one HTTP read or one blocked socket write (REST calls, a stuck send buffer).
+    /// The deadline of a whole REST call (an upload gets this plus its size at 64 KiB/s) and
+    /// of a socket write that cannot progress (default 10 s).
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
         self.io_timeout = timeout;
         self

@@ -181,9 +181,10 @@ pub unsafe extern "C" fn flowai_config_set_pong_timeout_ms(
     })
 }
 
-/// Sets the limit for `socket.info`, TCP connect, TLS and WebSocket handshakes together, in
-/// milliseconds (default 10,000; must be above 0). `flowai_client_connect` blocks at most
-/// about this long.
+/// Sets the one deadline of a whole connect or reconnect, in milliseconds (default 10,000;
+/// must be above 0): DNS, TCP, a proxy's `CONNECT`, TLS, `socket.info` and the WebSocket
+/// upgrade together; a server that drip-feeds bytes cannot stretch it.
+/// `flowai_client_connect` blocks at most about this long.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_set_connect_timeout_ms(
     config: *mut flowai_config,
@@ -195,8 +196,9 @@ pub unsafe extern "C" fn flowai_config_set_connect_timeout_ms(
     })
 }
 
-/// Sets the limit for one HTTP read or one blocked socket write, in milliseconds (default
-/// 10,000; must be above 0).
+/// Sets the deadline of a whole REST call (history, unnoticed, merge; an upload gets this plus
+/// its size at 64 KiB/s) and of a socket write that cannot progress, in milliseconds
+/// (default 10,000; must be above 0).
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_set_io_timeout_ms(
     config: *mut flowai_config,
