@@ -51,7 +51,7 @@ pub(crate) const USER_AGENT: &str = concat!("flowai-socket/", env!("CARGO_PKG_VE
 const MIN_PER_ADDRESS: Duration = Duration::from_secs(2);
 
 /// A connection as the layers above see it: plain TCP or TLS over TCP, bounded by a
-/// [`Limit`] while it is being set up and non-blocking afterwards.
+/// deadline while it is being set up and non-blocking afterwards.
 #[derive(Debug)]
 pub struct Stream(Inner);
 
