@@ -59,7 +59,7 @@ pub enum Error {
     /// The server's certificate failed verification; the message says which check: expired
     /// (or not yet valid), hostname mismatch, unknown issuer (CA not trusted), or another
     /// verification failure. Not retried.
-    #[error("TLS error: {0}")]
+    #[error("TLS certificate verification failed: {0}")]
     Tls(String),
     /// A blocking call did not finish in time.
     #[error("timed out after {0:?}")]
