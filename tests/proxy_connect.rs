@@ -140,6 +140,18 @@ fn credentials_come_from_the_proxy_url_and_each_proxy_failure_is_classified() {
         for run in runs {
             run.join().unwrap();
         }
+        // A proxy that refuses connections.
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = Client::connect(through(format!("http://{closed_port}"), &emulator))
+            .expect_err("refused");
+        assert!(
+            matches!(&err, Error::Network(m) if m.contains(&closed_port.to_string())),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
         assert_eq!(
             emulator.stats().socket_info_requests,
             1,
