@@ -13,8 +13,9 @@ pub struct TargetArgs {
     /// Flow clientId; without one an embedded emulator is started [env: FLOWAI_CLIENT_ID]
     #[arg(long)]
     pub client_id: Option<String>,
-    /// HTTP proxy for every connection, loopback included: http://[user:password@]host:port
-    /// [default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY, never for loopback]
+    /// HTTP proxy for every connection, loopback included: `http://host:port`, with
+    /// `user:password@` before the host for Basic auth [default: HTTPS_PROXY / HTTP_PROXY /
+    /// ALL_PROXY / NO_PROXY, never for loopback]
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
     /// Connect directly, ignoring the proxy environment variables
