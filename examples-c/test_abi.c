@@ -82,6 +82,16 @@ static void test_result_and_version(void) {
     EXPECT(flowai_result_is_retryable(FLOWAI_OK) == 0);
     EXPECT(flowai_result_is_retryable(FLOWAI_TOO_LARGE) == 0);
     EXPECT(flowai_result_is_retryable(12345) == 0);
+    /* Final and retryable split every known code except FLOWAI_OK. */
+    for (uint32_t c = 1; c <= FLOWAI_TOO_LARGE; c++) {
+        EXPECT(flowai_result_is_final(c) + flowai_result_is_retryable(c) == 1);
+    }
+    EXPECT(flowai_result_is_final(FLOWAI_TLS) == 1);
+    EXPECT(flowai_result_is_final(FLOWAI_REJECTED) == 1);
+    EXPECT(flowai_result_is_final(FLOWAI_UNAVAILABLE) == 0);
+    EXPECT(flowai_result_is_final(FLOWAI_NETWORK) == 0);
+    EXPECT(flowai_result_is_final(FLOWAI_OK) == 0);
+    EXPECT(flowai_result_is_final(12345) == 0);
     EXPECT(strcmp(flowai_version(), FLOWAI_VERSION) == 0);
     EXPECT(flowai_abi_version() == FLOWAI_ABI_VERSION);
     EXPECT(flowai_last_error() != NULL);
@@ -167,6 +177,31 @@ static void test_config_arguments(void) {
     INVALID(flowai_config_set_originator_role(c, 2));
     INVALID(flowai_config_set_originator_role(c, 0xffffffffu));
     OK(flowai_config_set_originator_role(c, FLOWAI_ROLE_MODERATOR));
+    NUL(flowai_config_set_proxy(NULL, "http://proxy:3128"));
+    NUL(flowai_config_set_proxy(c, NULL));
+    UTF(flowai_config_set_proxy(c, BAD));
+    OK(flowai_config_set_proxy(c, "http://user:pw@proxy:3128"));
+    NUL(flowai_config_set_no_proxy(NULL));
+    OK(flowai_config_set_no_proxy(c));
+    NUL(flowai_config_set_allow_insecure(NULL, 1));
+    INVALID(flowai_config_set_allow_insecure(c, 2));
+    INVALID(flowai_config_set_allow_insecure(c, -1));
+    OK(flowai_config_set_allow_insecure(c, 0));
+
+    /* Refused before any connection: a proxy that is not http://, and http:// to another
+     * machine without allow_insecure. */
+    flowai_config *remote = NULL;
+    OK(flowai_config_new("id", &remote));
+    OK(flowai_config_set_proxy(remote, "socks5://proxy:1080"));
+    flowai_client *none = NULL;
+    EXPECT_CODE(flowai_client_connect(remote, &none), FLOWAI_CONFIG);
+    EXPECT(strstr(flowai_last_error(), "socks5") != NULL);
+    OK(flowai_config_set_no_proxy(remote));
+    OK(flowai_config_set_base_url(remote, "http://192.0.2.1:9"));
+    EXPECT_CODE(flowai_client_connect(remote, &none), FLOWAI_CONFIG);
+    EXPECT(strstr(flowai_last_error(), "allow_insecure") != NULL);
+    EXPECT(none == NULL);
+    flowai_config_free(remote);
 
     /* An unusable config fails at connect, with FLOWAI_CONFIG and nothing written. */
     flowai_client *client = NULL;

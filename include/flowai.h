@@ -97,7 +97,8 @@ enum flowai_result
     FLOWAI_INVALID_STATE = 4,
     /**
      * The configuration is not usable (empty clientId, bad URL, zero timeout, bad
-     * certificate, …). Found by `flowai_client_connect`.
+     * certificate, an `http://` base URL or `ws://` endpoint to another machine without
+     * `flowai_config_set_allow_insecure`, a bad proxy URL, a proxy answering 407, …). Final.
      */
     FLOWAI_CONFIG = 5,
     /**
@@ -114,12 +115,14 @@ enum flowai_result
      */
     FLOWAI_CONNECTION_CLOSED = 8,
     /**
-     * The server refused for good (HTTP 400/500: bad clientId or configuration; 401–403:
-     * unauthorized or origin not whitelisted).
+     * The server refused for good (HTTP 400: bad clientId or configuration; 401–403:
+     * unauthorized or origin not whitelisted; a 3xx redirect, which is never followed), or a
+     * proxy refused the tunnel (403). Final.
      */
     FLOWAI_REJECTED = 9,
     /**
-     * The server is unavailable for now (another 5xx, 429, …). Retryable.
+     * The server is unavailable for now (any 5xx, 500 included; 404, 429; a proxy that
+     * cannot reach it). Retryable.
      */
     FLOWAI_UNAVAILABLE = 10,
     /**
@@ -127,11 +130,13 @@ enum flowai_result
      */
     FLOWAI_PROTOCOL = 11,
     /**
-     * A network failure: refused, reset, unreachable, DNS. Retryable.
+     * A network failure: refused, reset, unreachable, DNS, EOF, also during the TLS
+     * handshake or the WebSocket upgrade. Retryable.
      */
     FLOWAI_NETWORK = 12,
     /**
-     * TLS failed (certificate not trusted, handshake failure).
+     * The server's certificate failed verification; `flowai_last_error()` says which check:
+     * expired, hostname mismatch, unknown issuer (CA not trusted), other. Final.
      */
     FLOWAI_TLS = 13,
     /**
@@ -423,6 +428,22 @@ const char *flowai_result_str(uint32_t code);
 int32_t flowai_result_is_retryable(uint32_t code);
 
 /**
+ * 1 when a failure with this code is final: trying the same call again cannot succeed
+ * until something changes (the configuration, the arguments, the server's verdict). These
+ * are `FLOWAI_CONFIG` (also: an `http://` base URL to another machine without
+ * `flowai_config_set_allow_insecure`, a proxy answering 407), `FLOWAI_REJECTED` (HTTP 400,
+ * 401–403 or a redirect from `socket.info`; a proxy answering 403), `FLOWAI_TLS` (the
+ * certificate failed verification: expired, hostname mismatch, unknown CA),
+ * `FLOWAI_TOO_LARGE`, `FLOWAI_CONNECTION_CLOSED`, `FLOWAI_CLOSED`, and the argument and
+ * state errors (`FLOWAI_NULL_ARGUMENT`, `FLOWAI_INVALID_UTF8`, `FLOWAI_INVALID_ARGUMENT`,
+ * `FLOWAI_INVALID_STATE`, `FLOWAI_PANIC`). 0 for retryable codes (see
+ * `flowai_result_is_retryable`: timeouts, resets, EOF during TLS or the upgrade, DNS
+ * failures, every 5xx, refused connections), for `FLOWAI_OK` and for unknown codes. The
+ * same table as the Rust `Error::is_final` and the README's "Reliability" section.
+ */
+int32_t flowai_result_is_final(uint32_t code);
+
+/**
  * The detailed text of the last failure of a flowai call on the calling thread (`""` when
  * none failed yet). Successful calls leave it as it is. Owned by the library: valid until
  * the next failing flowai call on this thread; never free it.
@@ -518,16 +539,18 @@ flowai_result flowai_config_set_pong_timeout_ms(flowai_config *config,
                                                 uint32_t timeout_ms);
 
 /**
- * Sets the limit for `socket.info`, TCP connect, TLS and WebSocket handshakes together, in
- * milliseconds (default 10,000; must be above 0). `flowai_client_connect` blocks at most
- * about this long.
+ * Sets the one deadline of a whole connect or reconnect, in milliseconds (default 10,000;
+ * must be above 0): DNS, TCP, a proxy's `CONNECT`, TLS, `socket.info` and the WebSocket
+ * upgrade together; a server that drip-feeds bytes cannot stretch it.
+ * `flowai_client_connect` blocks at most about this long.
  */
 flowai_result flowai_config_set_connect_timeout_ms(flowai_config *config,
                                                    uint32_t timeout_ms);
 
 /**
- * Sets the limit for one HTTP read or one blocked socket write, in milliseconds (default
- * 10,000; must be above 0).
+ * Sets the deadline of a whole REST call (history, unnoticed, merge; an upload gets this plus
+ * its size at 64 KiB/s) and of a socket write that cannot progress, in milliseconds
+ * (default 10,000; must be above 0).
  */
 flowai_result flowai_config_set_io_timeout_ms(flowai_config *config,
                                               uint32_t timeout_ms);
@@ -623,6 +646,35 @@ flowai_result flowai_config_set_originator_name(flowai_config *config,
  */
 flowai_result flowai_config_set_originator_role(flowai_config *config,
                                                 uint32_t role);
+
+/**
+ * Sends every connection (`socket.info`, REST calls, the WebSocket) through this HTTP proxy
+ * with an HTTP `CONNECT` tunnel: `http://[user:password@]host[:port]` (Basic authentication
+ * from the user and password; port 80 when none is given). It applies to every host,
+ * loopback included, and the proxy environment variables are then ignored. Without this
+ * call (and without `flowai_config_set_no_proxy`) the client follows `HTTPS_PROXY`,
+ * `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), except for loopback hosts. A URL
+ * that does not parse (or is not `http://`) fails the connect with `FLOWAI_CONFIG`; a proxy
+ * that answers 407 fails it with `FLOWAI_CONFIG` too (final).
+ */
+flowai_result flowai_config_set_proxy(flowai_config *config,
+                                      const char *url);
+
+/**
+ * Connects directly, whatever the proxy environment variables say (undoes
+ * `flowai_config_set_proxy`).
+ */
+flowai_result flowai_config_set_no_proxy(flowai_config *config);
+
+/**
+ * Allows unencrypted transport to other machines: 1, or 0 (the default). With 0 an
+ * `http://` base URL for a host other than this machine (`localhost`, `127.0.0.0/8`, `::1`)
+ * fails the connect with `FLOWAI_CONFIG`, and so does a `ws://` WebSocket endpoint handed
+ * out by an `https://` `socket.info` or on another host, since the clientId, the nonce and
+ * the messages would travel in clear. Other values give `FLOWAI_INVALID_ARGUMENT`.
+ */
+flowai_result flowai_config_set_allow_insecure(flowai_config *config,
+                                               int32_t on);
 
 /**
  * Creates an empty message (no threadId: the client's configured one is used; no

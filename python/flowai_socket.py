@@ -112,6 +112,7 @@ _SIGNATURES = [
     ("flowai_abi_version", c_uint32, []),
     ("flowai_result_str", c_char_p, [c_uint32]),
     ("flowai_result_is_retryable", c_int32, [c_uint32]),
+    ("flowai_result_is_final", c_int32, [c_uint32]),
     ("flowai_last_error", c_char_p, []),
     ("flowai_string_free", None, [c_void_p]),
     ("flowai_config_new", c_uint32, [c_char_p, POINTER(c_void_p)]),
@@ -138,6 +139,9 @@ _SIGNATURES = [
     ("flowai_config_set_max_queued_events", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_max_message_size", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_backoff", c_uint32, [c_void_p, c_uint32, c_uint32, c_uint32]),
+    ("flowai_config_set_proxy", c_uint32, [c_void_p, c_char_p]),
+    ("flowai_config_set_no_proxy", c_uint32, [c_void_p]),
+    ("flowai_config_set_allow_insecure", c_uint32, [c_void_p, c_int32]),
     ("flowai_client_connect", c_uint32, [c_void_p, POINTER(c_void_p)]),
     ("flowai_client_send_json", c_uint32, [c_void_p, c_char_p, POINTER(c_uint64)]),
     ("flowai_client_wait_delivered", c_uint32, [c_void_p, c_uint64, c_uint32]),
@@ -249,7 +253,14 @@ def version():
 
 
 class FlowaiError(Exception):
-    """A failed call: ``code`` is the flowai_result, ``message`` the library's details."""
+    """A failed call: ``code`` is the flowai_result, ``message`` the library's details.
+
+    ``final`` is True when trying again cannot help until something changes (bad
+    configuration, HTTP 400/401-403 or a redirect from ``socket.info``, a certificate that
+    fails verification, a closed client); ``retryable`` is True for timeouts, resets, DNS
+    failures, 5xx answers and refused connections. The same table as the C
+    ``flowai_result_is_final`` and the Rust ``Error::is_final``.
+    """
 
     def __init__(self, code, message, call=""):
         self.code = code
@@ -258,6 +269,7 @@ class FlowaiError(Exception):
         lib = load_library()
         self.code_text = lib.flowai_result_str(code).decode()
         self.retryable = bool(lib.flowai_result_is_retryable(code))
+        self.final = bool(lib.flowai_result_is_final(code))
         super().__init__(f"{call}: {self.code_text} ({code}): {message}" if call else message)
 
 
@@ -508,7 +520,12 @@ class Client:
     ``reconnect``, ``backoff`` (``(min_ms, max_ms, max_attempts)``, 0 attempts = no limit),
     ``outbox`` (False: at-most-once, lost messages are reported instead of re-sent),
     ``max_outbox``, ``max_queued_events``, ``max_message_size``, ``pong_events`` (hand each
-    keepalive pong over as an ``EVENT_PONG`` event), ``root_certificate_pem``.
+    keepalive pong over as an ``EVENT_PONG`` event), ``root_certificate_pem``; ``proxy``
+    (``"http://[user:password@]host:port"``: every connection through that HTTP proxy,
+    loopback included; ``False``: no proxy at all; ``None``, the default: the
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` environment variables,
+    never for loopback hosts); ``allow_insecure`` (True allows ``http://`` base URLs and
+    ``ws://`` endpoints to other machines, refused by default).
     """
 
     def __init__(
@@ -537,6 +554,8 @@ class Client:
         max_message_size=None,
         pong_events=None,
         root_certificate_pem=None,
+        proxy=None,
+        allow_insecure=None,
         library=None,
     ):
         lib = load_library(library)
@@ -578,10 +597,17 @@ class Client:
                 ("flowai_config_set_max_queued_events", max_queued_events),
                 ("flowai_config_set_max_message_size", max_message_size),
                 ("flowai_config_set_pong_events", None if pong_events is None else int(pong_events)),
+                ("flowai_config_set_proxy", _bytes(proxy) if proxy else None),
+                (
+                    "flowai_config_set_allow_insecure",
+                    None if allow_insecure is None else int(allow_insecure),
+                ),
             ]
             for name, value in setters:
                 if value is not None:
                     _raise(getattr(lib, name)(config, value), name)
+            if proxy is False:
+                _raise(lib.flowai_config_set_no_proxy(config), "flowai_config_set_no_proxy")
             if backoff is not None:
                 min_ms, max_ms, max_attempts = backoff
                 _raise(

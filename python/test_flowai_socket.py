@@ -234,6 +234,32 @@ class WrapperTest(unittest.TestCase):
         with self.assertRaises(FlowaiError) as caught:
             Client(base_url="ftp://nowhere")
         self.assertEqual(caught.exception.code, flowai_socket.CONFIG)
+        self.assertTrue(caught.exception.final)
+        self.assertFalse(caught.exception.retryable)
+
+    def test_error_classes_proxy_and_insecure_options(self):
+        # http:// to another machine is refused unless allowed (a documentation address).
+        with self.assertRaises(FlowaiError) as caught:
+            Client(base_url="http://192.0.2.1:9", connect_timeout_ms=300)
+        self.assertEqual(caught.exception.code, flowai_socket.CONFIG)
+        self.assertIn("allow_insecure", caught.exception.message)
+        self.assertTrue(caught.exception.final)
+        with self.assertRaises(FlowaiError) as caught:
+            Client(base_url="http://192.0.2.1:9", allow_insecure=True, connect_timeout_ms=300)
+        self.assertIn(caught.exception.code, (flowai_socket.NETWORK, flowai_socket.TIMEOUT))
+        self.assertFalse(caught.exception.final)
+        # A proxy that refuses connections: retryable, and it was really used.
+        with self.assertRaises(FlowaiError) as caught:
+            Client(thread_id="jane.doe", proxy="http://127.0.0.1:1", connect_timeout_ms=500)
+        self.assertEqual(caught.exception.code, flowai_socket.NETWORK)
+        self.assertIn("127.0.0.1:1", caught.exception.message)
+        self.assertTrue(caught.exception.retryable)
+        with self.assertRaises(FlowaiError) as caught:
+            Client(thread_id="jane.doe", proxy="socks5://127.0.0.1:1080")
+        self.assertEqual(caught.exception.code, flowai_socket.CONFIG)
+        # proxy=False: direct, whatever the environment says.
+        client = self.connect(proxy=False)
+        self.assertTrue(client.is_connected)
 
 
 class SdkParityTest(unittest.TestCase):

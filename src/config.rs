@@ -4,6 +4,9 @@ use crate::error::{Error, Result};
 use crate::ids;
 use crate::protocol::Originator;
 use crate::state::SessionPolicy;
+use crate::transport::proxy::{Proxy, ProxySetting};
+use crate::transport::url::is_loopback_host;
+use crate::transport::Target;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,6 +78,10 @@ pub struct Config {
     pub(crate) thread_id_set: bool,
     /// Set by [`Config::session_id`]: an explicit sessionId wins over the state file's.
     pub(crate) session_id_set: bool,
+    /// The proxy rule: environment (default), one URL, or none.
+    pub(crate) proxy: ProxySetting,
+    /// Whether `http://` / `ws://` may go to hosts other than this machine.
+    pub(crate) allow_insecure: bool,
 }
 
 impl Config {
@@ -109,6 +116,8 @@ impl Config {
             session_policy: SessionPolicy::Keep,
             thread_id_set: false,
             session_id_set: false,
+            proxy: ProxySetting::Environment,
+            allow_insecure: false,
         }
     }
 
@@ -123,7 +132,8 @@ impl Config {
         })
     }
 
-    /// The server base URL (`https://…`; `http://` for local use only).
+    /// The server base URL (`https://…`; `http://` only for this machine — `localhost`,
+    /// `127.0.0.0/8`, `::1` — unless [`Config::allow_insecure`]).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into().trim_end_matches('/').to_string();
         self
@@ -179,15 +189,44 @@ impl Config {
         self
     }
 
-    /// Limit for TCP connect, TLS and WebSocket handshake, and `socket.info` together.
+    /// The one deadline of a whole connect or reconnect: DNS, TCP, a proxy's `CONNECT`, TLS,
+    /// `socket.info` and the WebSocket upgrade together (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Limit for one HTTP read or one blocked socket write (REST calls, a stuck send buffer).
+    /// The deadline of a whole REST call (an upload gets this plus its size at 64 KiB/s) and
+    /// of a socket write that cannot progress (default 10 s).
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
         self.io_timeout = timeout;
+        self
+    }
+
+    /// Sends every connection (`socket.info`, REST calls, the WebSocket) through this HTTP
+    /// proxy, with an HTTP `CONNECT` tunnel: `http://[user:password@]host[:port]` (Basic
+    /// authentication from the user and password; port 80 when none is given). It applies to
+    /// every host, loopback included, and the proxy environment variables are then ignored.
+    /// Without this (and without [`Config::no_proxy`]) the client follows `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), except for loopback hosts;
+    /// the rules are in `docs/reliability.md`.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the proxy environment variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
+    /// Allows unencrypted transport to other machines (default false): an `http://` base URL
+    /// for a host that is not this machine, and a `ws://` WebSocket endpoint handed out by an
+    /// `https://` `socket.info` or on another host. Without it those are refused with
+    /// [`Error::Config`], since the clientId, the nonce and the messages would travel in clear.
+    pub fn allow_insecure(mut self, on: bool) -> Self {
+        self.allow_insecure = on;
         self
     }
 
@@ -297,6 +336,18 @@ impl Config {
         }
         if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
             return fail("base URL must start with https:// (or http:// for local use)");
+        }
+        let base =
+            Target::parse(&self.base_url).map_err(|e| Error::Config(format!("base URL: {e}")))?;
+        if !base.secure && !is_loopback_host(&base.host) && !self.allow_insecure {
+            return Err(Error::Config(format!(
+                "base URL {} is http:// to another machine: the clientId and the nonce would \
+                 travel in clear. Use https://, or allow_insecure(true) to accept that",
+                self.base_url
+            )));
+        }
+        if let ProxySetting::Url(url) = &self.proxy {
+            Proxy::parse(url).map_err(|e| Error::Config(format!("proxy: {e}")))?;
         }
         if self.keepalive_interval.is_some_and(|d| d.is_zero()) {
             return fail("keepalive interval must be above zero (None turns it off)");

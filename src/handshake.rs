@@ -1,21 +1,29 @@
 //! Opening a connection: `socket.info` over HTTP(S) (PROTOCOL.md §1), then the WebSocket
-//! handshake on the single-use URL it returns. Both are blocking and bounded by the config's
-//! connect timeout; https/wss verify certificates against the system roots plus any extra
-//! roots from the config.
+//! handshake on the single-use URL it returns, both on the client's [`Transport`] (DNS, TCP,
+//! proxy tunnel, TLS; see the transport's docs for the deadline and cancellation). https/wss
+//! verify certificates against the system roots plus any extra roots from the config.
+//!
+//! What is refused rather than followed: redirects (a 3xx is a final [`Error::Rejected`]
+//! naming its `Location`, so the `x-flowai-*` headers never go anywhere else), and a `ws://`
+//! endpoint from an `https://` `socket.info` or on another host (a final [`Error::Config`];
+//! `allow_insecure(true)` accepts both).
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::transport::http;
+use crate::transport::url::encode_query_value;
+use crate::transport::{Limit, Target};
 use serde_json::Value;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::protocol::WebSocketConfig;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Connector, HandshakeError, WebSocket};
+use tungstenite::{HandshakeError, WebSocket};
+
+pub use crate::transport::{Stream, Transport};
 
 /// A connected WebSocket as the I/O thread drives it.
-pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocket<Stream>;
 
 /// What `socket.info` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,98 +67,36 @@ impl<'a> Ids<'a> {
     }
 }
 
-/// Paths where Linux distributions keep the system's root certificate bundle.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
-
-fn system_root_bundle() -> Option<Vec<u8>> {
-    let from_env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
-    from_env
-        .into_iter()
-        .chain(SYSTEM_BUNDLES.iter().map(Into::into))
-        .find_map(|p| std::fs::read(p).ok())
-}
-
-/// The HTTP agent for `socket.info` and REST calls: native TLS, timeouts from the config,
-/// HTTP error statuses returned as responses so they can be classified.
-pub fn http_agent(cfg: &Config) -> Result<ureq::Agent> {
-    use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig, TlsProvider};
-    let roots = if cfg.root_certs_pem.is_empty() {
-        RootCerts::PlatformVerifier
-    } else {
-        // native-tls in ureq takes either the platform roots or a specific list, so the
-        // list is the system bundle plus the extra roots.
-        let mut pem = system_root_bundle().unwrap_or_default();
-        for extra in &cfg.root_certs_pem {
-            pem.extend_from_slice(b"\n");
-            pem.extend_from_slice(extra.as_bytes());
-        }
-        let certs: Vec<_> = parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
-                _ => None,
-            })
-            .collect();
-        RootCerts::Specific(Arc::new(certs))
-    };
-    let tls = TlsConfig::builder()
-        .provider(TlsProvider::NativeTls)
-        .root_certs(roots)
-        .build();
-    let config = ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_connect(Some(cfg.connect_timeout))
-        .timeout_recv_response(Some(cfg.io_timeout))
-        .timeout_recv_body(Some(cfg.io_timeout))
-        .http_status_as_error(false)
-        .user_agent(concat!("flowai-socket/", env!("CARGO_PKG_VERSION")))
-        .build();
-    Ok(config.new_agent())
-}
-
-/// Turns a ureq failure into our error: timeouts, TLS and network told apart.
-pub(crate) fn http_error(e: ureq::Error, timeout: Duration) -> Error {
-    match e {
-        ureq::Error::Timeout(_) => Error::Timeout(timeout),
-        ureq::Error::Tls(m) => Error::Tls(m.to_string()),
-        ureq::Error::NativeTls(e) => Error::Tls(e.to_string()),
-        ureq::Error::BadUri(m) => Error::Config(format!("bad URL: {m}")),
-        ureq::Error::BodyExceedsLimit(n) => {
-            Error::Protocol(format!("answer larger than {n} bytes"))
-        }
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => Error::Timeout(timeout),
-        other => Error::Network(other.to_string()),
-    }
-}
-
-/// Classifies a non-2xx HTTP status the way the official SDK does: 400 and 500 are a bad
-/// configuration, 401–403 unauthorized: both final; anything else is worth retrying.
+/// Classifies a non-2xx HTTP status of `socket.info` or a REST call: 400 (bad clientId,
+/// sessionId or configuration) and 401–403 (unauthorized, origin not whitelisted) are final
+/// [`Error::Rejected`]; so is a redirect (3xx), which is never followed. Anything else —
+/// every 5xx, 404, 429 — is [`Error::Unavailable`], worth retrying. (The official SDK also
+/// treats 500 as final; this client retries it, like every 5xx, since a server error is the
+/// server's to fix and usually passes.)
 pub fn status_error(status: u16, message: String) -> Error {
     match status {
-        400 | 401 | 402 | 403 | 500 => Error::Rejected { status, message },
+        // 3xx (a redirect), 400, 401-403.
+        300..=403 => Error::Rejected { status, message },
         _ => Error::Unavailable { status, message },
     }
 }
 
 /// Reads a Flow JSON answer `{"status": "ok", "payload": …}` (status compared without case)
-/// and returns the whole body; HTTP errors and non-ok statuses become classified errors.
-pub(crate) fn read_flow_answer(
-    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    timeout: Duration,
-    what: &str,
-) -> Result<Value> {
-    let mut response = response.map_err(|e| http_error(e, timeout))?;
-    let status = response.status().as_u16();
-    let text = response
-        .body_mut()
-        .with_config()
-        .limit(4 << 20)
-        .read_to_string()
-        .map_err(|e| http_error(e, timeout))?;
+/// and returns the whole body; HTTP errors and non-ok statuses become classified errors, and
+/// a redirect is refused with its target named.
+pub(crate) fn read_flow_answer(response: http::Response, what: &str) -> Result<Value> {
+    let status = response.status;
+    let text = String::from_utf8_lossy(&response.body);
+    if (300..400).contains(&status) {
+        let to = response.location.as_deref().unwrap_or("(no Location)");
+        return Err(status_error(
+            status,
+            format!(
+                "{what}: redirected to {to}; redirects are not followed, so the x-flowai-* \
+                 headers never reach another address: use that URL as the base URL"
+            ),
+        ));
+    }
     let body: Option<Value> = serde_json::from_str(&text).ok();
     let message = body
         .as_ref()
@@ -189,26 +135,42 @@ fn snippet(text: &str) -> String {
     }
 }
 
+/// Largest JSON answer accepted from `socket.info` and the REST calls.
+pub(crate) const MAX_ANSWER: usize = 4 << 20;
+
 /// `GET {base}/socket.info?clientId=…&sessionId=…` with the `x-flowai-*` headers, within
-/// `timeout` (the client gives it what is left of its connect timeout).
+/// `timeout` (a whole: DNS, connect, proxy, TLS, request and answer).
 pub fn fetch_socket_info(
-    agent: &ureq::Agent,
+    transport: &Transport,
     cfg: &Config,
     ids: Ids<'_>,
     timeout: Duration,
 ) -> Result<SocketInfo> {
-    let url = format!("{}/socket.info", cfg.base_url);
-    let mut request = agent
-        .get(&url)
-        .query("clientId", ids.client_id)
-        .query("sessionId", ids.session_id)
-        .config()
-        .timeout_global(Some(timeout))
-        .build();
-    for (name, value) in ids.headers() {
-        request = request.header(name, value);
-    }
-    let body = read_flow_answer(request.call(), timeout, "socket.info")?;
+    socket_info(transport, cfg, ids, &transport.limit(timeout))
+}
+
+/// [`fetch_socket_info`] within a limit shared with the rest of a connect.
+pub(crate) fn socket_info(
+    transport: &Transport,
+    cfg: &Config,
+    ids: Ids<'_>,
+    limit: &Limit,
+) -> Result<SocketInfo> {
+    let url = format!(
+        "{}/socket.info?clientId={}&sessionId={}",
+        cfg.base_url,
+        encode_query_value(ids.client_id),
+        encode_query_value(ids.session_id)
+    );
+    let target = Target::parse(&url).map_err(|e| Error::Config(format!("base URL: {e}")))?;
+    let request = http::Request {
+        method: "GET",
+        target: &target,
+        headers: ids.headers(),
+        body: http::Body::Empty,
+    };
+    let response = http::exchange(transport, request, limit, MAX_ANSWER, "socket.info")?;
+    let body = read_flow_answer(response, "socket.info")?;
     let endpoint = body
         .pointer("/payload/endpoint")
         .and_then(Value::as_str)
@@ -219,48 +181,58 @@ pub fn fetch_socket_info(
             snippet(endpoint)
         )));
     }
+    check_endpoint(transport, &target, endpoint)?;
     Ok(SocketInfo {
         endpoint: endpoint.to_string(),
         secret: body.get("secret").and_then(Value::as_str).map(String::from),
     })
 }
 
-fn tls_connector(cfg: &Config) -> Result<native_tls::TlsConnector> {
-    let mut builder = native_tls::TlsConnector::builder();
-    for pem in &cfg.root_certs_pem {
-        let cert = native_tls::Certificate::from_pem(pem.as_bytes())
-            .map_err(|e| Error::Config(format!("extra root certificate is not valid PEM: {e}")))?;
-        builder.add_root_certificate(cert);
+/// Refuses a `ws://` endpoint that would carry the nonce in clear: from an `https://`
+/// `socket.info` (a downgrade), or to a host that is not this machine. Both are allowed with
+/// `allow_insecure(true)`.
+fn check_endpoint(transport: &Transport, base: &Target, endpoint: &str) -> Result<()> {
+    let target = Target::parse(endpoint)
+        .map_err(|e| Error::Protocol(format!("socket.info endpoint: {e}")))?;
+    if target.secure || transport.allow_insecure() {
+        return Ok(());
     }
-    builder
-        .build()
-        .map_err(|e| Error::Tls(format!("cannot set up TLS: {e}")))
+    if base.secure {
+        return Err(Error::Config(format!(
+            "socket.info over https handed out an unencrypted endpoint {}; refused (the nonce \
+             would travel in clear). allow_insecure(true) accepts it",
+            snippet(endpoint)
+        )));
+    }
+    if !target.is_loopback() {
+        return Err(Error::Config(format!(
+            "socket.info handed out an unencrypted endpoint on another host ({}); refused: \
+             ws:// is only for this machine unless allow_insecure(true)",
+            snippet(endpoint)
+        )));
+    }
+    Ok(())
 }
 
-fn tcp_connect(host: &str, port: u16, deadline: Instant, timeout: Duration) -> Result<TcpStream> {
-    let addrs = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::Network(format!("cannot resolve {host}: {e}")))?;
-    let mut last = Error::Network(format!("{host} has no address"));
-    for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Timeout(timeout));
-        }
-        match TcpStream::connect_timeout(&addr, left) {
-            Ok(s) => return Ok(s),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => last = Error::Timeout(timeout),
-            Err(e) => last = Error::Network(format!("connect to {addr}: {e}")),
-        }
-    }
-    Err(last)
+/// Opens the WebSocket on a `socket.info` endpoint: TCP (through the proxy, if any), TLS for
+/// wss (certificates checked), the upgrade with the optional `Origin` header, all within
+/// `timeout`. Returns it with its stream non-blocking, for a poll loop.
+pub fn connect_websocket(
+    transport: &Transport,
+    cfg: &Config,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<Socket> {
+    websocket(transport, cfg, endpoint, &transport.limit(timeout))
 }
 
-/// Opens the WebSocket on a `socket.info` endpoint: TCP, TLS for wss (certificates checked),
-/// the upgrade with the optional `Origin` header, all within `timeout`. Returns it switched to
-/// non-blocking mode.
-pub fn connect_websocket(cfg: &Config, endpoint: &str, timeout: Duration) -> Result<Socket> {
-    let deadline = Instant::now() + timeout;
+/// [`connect_websocket`] within a limit shared with the rest of a connect.
+pub(crate) fn websocket(
+    transport: &Transport,
+    cfg: &Config,
+    endpoint: &str,
+    limit: &Limit,
+) -> Result<Socket> {
     let mut request = endpoint
         .into_client_request()
         .map_err(|e| Error::Protocol(format!("bad WebSocket URL {endpoint}: {e}")))?;
@@ -270,61 +242,40 @@ pub fn connect_websocket(cfg: &Config, endpoint: &str, timeout: Duration) -> Res
             .map_err(|_| Error::Config(format!("origin {origin:?} is not a valid header value")))?;
         request.headers_mut().insert("Origin", value);
     }
-    let uri = request.uri().clone();
-    let secure = uri.scheme_str() == Some("wss");
-    let host = uri
-        .host()
-        .ok_or_else(|| Error::Protocol(format!("WebSocket URL has no host: {endpoint}")))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-    let tcp = tcp_connect(&host, port, deadline, timeout)?;
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(1));
-    tcp.set_nodelay(true)?;
-    tcp.set_read_timeout(Some(left))?;
-    tcp.set_write_timeout(Some(left))?;
-    let connector = if secure {
-        Connector::NativeTls(tls_connector(cfg)?)
-    } else {
-        Connector::Plain
-    };
+    let target =
+        Target::parse(endpoint).map_err(|e| Error::Protocol(format!("bad WebSocket URL: {e}")))?;
+    let stream = transport.open(&target, limit)?;
     // tungstenite zero-fills its whole read buffer on each read: a small one keeps an idle
     // connection's resident memory small (128 KiB by default, 32 KiB with this).
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .max_message_size(Some(cfg.max_message_size))
         .max_frame_size(Some(cfg.max_message_size));
-    let (socket, _response) =
-        tungstenite::client_tls_with_config(request, tcp, Some(ws_config), Some(connector))
-            .map_err(|e| match e {
-                HandshakeError::Interrupted(_) => Error::Timeout(timeout),
-                HandshakeError::Failure(e) => ws_error(e, timeout),
-            })?;
-    let tcp = tcp_of(&socket);
-    tcp.set_read_timeout(None)?;
-    tcp.set_write_timeout(None)?;
-    tcp.set_nonblocking(true)?;
+    // The stream waits in poll itself (bounded by the limit), so the handshake never sees
+    // WouldBlock; `Interrupted` is handled anyway, as an error.
+    let (mut socket, _response) =
+        tungstenite::client::client_with_config(request, stream, Some(ws_config)).map_err(|e| {
+            match e {
+                HandshakeError::Interrupted(_) => limit.explain(Error::Network(format!(
+                    "WebSocket handshake with {} did not complete",
+                    target.authority()
+                ))),
+                HandshakeError::Failure(e) => limit.explain(ws_error(e, limit.budget())),
+            }
+        })?;
+    socket.get_mut().set_limit(None);
     Ok(socket)
 }
 
 /// The TCP stream under a socket, plain or TLS.
-pub(crate) fn tcp_of(socket: &Socket) -> &TcpStream {
-    match socket.get_ref() {
-        MaybeTlsStream::NativeTls(tls) => tls.get_ref(),
-        MaybeTlsStream::Plain(tcp) => tcp,
-        // MaybeTlsStream is non-exhaustive; only the two above are enabled in this crate.
-        _ => unreachable!("only plain and native-tls streams are enabled"),
-    }
+pub fn tcp_of(socket: &Socket) -> &TcpStream {
+    socket.get_ref().tcp()
 }
 
 /// Turns a tungstenite failure into our error.
 pub(crate) fn ws_error(e: tungstenite::Error, timeout: Duration) -> Error {
     use tungstenite::Error as W;
     match e {
-        W::Tls(e) => Error::Tls(e.to_string()),
         W::Http(response) => {
             let status = response.status().as_u16();
             Error::Unavailable {
@@ -341,6 +292,7 @@ pub(crate) fn ws_error(e: tungstenite::Error, timeout: Duration) -> Error {
             Error::Timeout(timeout)
         }
         W::Io(e) => Error::Network(e.to_string()),
+        W::Tls(e) => Error::Network(format!("TLS: {e}")),
         W::Capacity(e) => Error::Protocol(format!("frame too large: {e}")),
         W::ConnectionClosed | W::AlreadyClosed => Error::Network("connection closed".into()),
         other => Error::Protocol(other.to_string()),

@@ -34,6 +34,11 @@ pub mod ids;
 pub mod protocol;
 pub mod rest;
 pub mod state;
+mod transport;
+
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks;
 
 pub use client::{Client, Dispatcher, Event, Events};
 pub use config::{Backoff, Config};

@@ -1,19 +1,25 @@
 //! The REST calls of the official SDK on the client's base URL (PROTOCOL.md §7):
 //! [`Client::history`], [`Client::unnoticed`], [`Client::merge`] and [`Client::upload`].
 //!
-//! Each call uses the client's HTTP agent (same TLS roots and timeouts as `socket.info`) and
-//! sends the `x-flowai-clientid`, `x-flowai-sessionid`, `x-flowai-threadid` headers, plus
-//! `x-flowai-secret` when the thread's nonce is known. Answers are
-//! `{"status": "ok", "payload": …}`; an HTTP error status or a non-ok status becomes
-//! [`Error::Rejected`] (400, 401–403, 500: final) or [`Error::Unavailable`] (others).
-//! Every result keeps the raw JSON payload next to the typed fields.
+//! Each call uses the client's transport (same TLS roots, proxy rules and cancel signal as
+//! `socket.info`) and sends the `x-flowai-clientid`, `x-flowai-sessionid`,
+//! `x-flowai-threadid` headers, plus `x-flowai-secret` when the thread's nonce is known.
+//! A call is bounded as a whole — DNS, connect, proxy, TLS, request and answer — by the
+//! config's `io_timeout` (an upload: `io_timeout` plus the file's size at 64 KiB/s), and
+//! `close()` interrupts it ([`Error::AlreadyClosed`]). Redirects are not followed. Answers
+//! are `{"status": "ok", "payload": …}`; an HTTP error status or a non-ok status becomes
+//! [`Error::Rejected`] (400, 401–403, a redirect: final) or [`Error::Unavailable`] (5xx and
+//! others). Every result keeps the raw JSON payload next to the typed fields.
 
 use crate::client::Client;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handshake::{http_error, read_flow_answer, Ids};
+use crate::handshake::{read_flow_answer, Ids, Transport, MAX_ANSWER};
 use crate::ids;
 use crate::protocol::{Message, Reply};
+use crate::transport::http::{self, Body, Request};
+use crate::transport::url::encode_query_value;
+use crate::transport::Target;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{Cursor, Read};
@@ -128,7 +134,7 @@ pub struct UploadResult {
     pub raw: Value,
 }
 
-/// Most upload throughput assumed when bounding an upload: the send-body time limit is the
+/// Least upload throughput assumed when bounding an upload: the whole upload may take the
 /// I/O timeout plus the size at this rate (bytes per second).
 const SLOWEST_UPLOAD_RATE: u64 = 64 * 1024;
 
@@ -142,11 +148,39 @@ fn ids_for<'a>(cfg: &'a Config, thread_id: &'a str, secret: Option<&'a str>) -> 
     }
 }
 
-fn with_headers<B>(mut request: ureq::RequestBuilder<B>, ids: &Ids<'_>) -> ureq::RequestBuilder<B> {
-    for (name, value) in ids.headers() {
-        request = request.header(name, value);
-    }
-    request
+/// `{base}/thread.{what}[?query]` as a target.
+fn rest_target(cfg: &Config, what: &str, query: &str) -> Result<Target> {
+    Target::parse(&format!("{}/thread.{what}{query}", cfg.base_url))
+        .map_err(|e| Error::Config(format!("base URL: {e}")))
+}
+
+/// One REST exchange with the ids' headers plus `extra`, within `budget`; the Flow answer.
+#[allow(clippy::too_many_arguments)]
+fn call<'a>(
+    transport: &Transport,
+    method: &'static str,
+    target: &'a Target,
+    ids: &Ids<'a>,
+    extra: Vec<(&'a str, &'a str)>,
+    body: Body<'a>,
+    budget: Duration,
+    what: &str,
+) -> Result<http::Response> {
+    let mut headers = ids.headers();
+    headers.extend(extra);
+    let request = Request {
+        method,
+        target,
+        headers,
+        body,
+    };
+    http::exchange(
+        transport,
+        request,
+        &transport.limit(budget),
+        MAX_ANSWER,
+        what,
+    )
 }
 
 fn payload_of(mut body: Value) -> Value {
@@ -166,18 +200,27 @@ impl Client {
 
     /// `GET thread.<what>?clientId=…&threadId=…` with the headers; the answer's payload.
     fn rest_get(&self, what: &str, thread_id: &str) -> Result<Value> {
-        let (agent, cfg) = self.rest_parts()?;
+        let (transport, cfg) = self.rest_parts()?;
         let secret = self.secret(thread_id);
         let ids = ids_for(cfg, thread_id, secret.as_deref());
-        let request = agent
-            .get(format!("{}/thread.{what}", cfg.base_url))
-            .query("clientId", &cfg.client_id)
-            .query("threadId", thread_id)
-            .config()
-            .timeout_global(Some(cfg.io_timeout))
-            .build();
-        let response = with_headers(request, &ids).call();
-        read_flow_answer(response, cfg.io_timeout, &format!("thread.{what}")).map(payload_of)
+        let query = format!(
+            "?clientId={}&threadId={}",
+            encode_query_value(&cfg.client_id),
+            encode_query_value(thread_id)
+        );
+        let target = rest_target(cfg, what, &query)?;
+        let name = format!("thread.{what}");
+        let response = call(
+            transport,
+            "GET",
+            &target,
+            &ids,
+            Vec::new(),
+            Body::Empty,
+            cfg.io_timeout,
+            &name,
+        )?;
+        read_flow_answer(response, &name).map(payload_of)
     }
 
     /// The past messages of a thread (`GET thread.history`); an empty `thread_id` means the
@@ -207,7 +250,7 @@ impl Client {
         if merger_key.trim().is_empty() {
             return Err(Error::InvalidArgument("merger key is empty".into()));
         }
-        let (agent, cfg) = self.rest_parts()?;
+        let (transport, cfg) = self.rest_parts()?;
         let thread_id = self.thread_or_default(thread_id);
         let session_id = if session_id.trim().is_empty() {
             &cfg.session_id
@@ -222,14 +265,18 @@ impl Client {
             "sessionId": session_id,
             "mergerKey": merger_key,
         });
-        let request = agent
-            .post(format!("{}/thread.merger", cfg.base_url))
-            .header("Content-Type", "application/json")
-            .config()
-            .timeout_global(Some(cfg.io_timeout))
-            .build();
-        let response = with_headers(request, &ids).send(body.to_string());
-        read_flow_answer(response, cfg.io_timeout, "thread.merger").map(drop)
+        let body = body.to_string();
+        let response = call(
+            transport,
+            "POST",
+            &rest_target(cfg, "merger", "")?,
+            &ids,
+            vec![("Content-Type", "application/json")],
+            Body::Bytes(body.as_bytes()),
+            cfg.io_timeout,
+            "thread.merger",
+        )?;
+        read_flow_answer(response, "thread.merger").map(drop)
     }
 
     /// Sends a file as an attachment (`POST thread.upload`, multipart/form-data with the parts
@@ -240,34 +287,30 @@ impl Client {
     /// (final) naming the file and its size; a file that cannot be read is an [`Error::Io`].
     pub fn upload(&self, path: impl AsRef<Path>, message: Message) -> Result<UploadResult> {
         let path = path.as_ref();
-        let (agent, cfg) = self.rest_parts()?;
+        let (transport, cfg) = self.rest_parts()?;
         let message = self.complete_upload_message(message)?;
         let secret = message.nonce.clone();
         let ids = ids_for(cfg, &message.thread_id, secret.as_deref());
-        let body = MultipartFile::open(path, &upload_payload(cfg, &message))?;
+        let mut body = MultipartFile::open(path, &upload_payload(cfg, &message))?;
         let length = body.content_length;
-        let send_limit = cfg.io_timeout + Duration::from_secs(length / SLOWEST_UPLOAD_RATE);
-        let request = agent
-            .post(format!("{}/thread.upload", cfg.base_url))
-            .header("Content-Type", body.content_type.as_str())
-            .header("Content-Length", length.to_string())
-            .config()
-            .timeout_send_body(Some(send_limit))
-            .build();
-        let response = with_headers(request, &ids)
-            .send(ureq::SendBody::from_owned_reader(body.reader))
-            .map_err(|e| http_error(e, send_limit))?;
-        if response.status().as_u16() == 413 {
+        let budget = cfg.io_timeout + Duration::from_secs(length / SLOWEST_UPLOAD_RATE);
+        let response = call(
+            transport,
+            "POST",
+            &rest_target(cfg, "upload", "")?,
+            &ids,
+            vec![("Content-Type", body.content_type.as_str())],
+            Body::Stream(&mut body.reader, length),
+            budget,
+            "thread.upload",
+        )?;
+        if response.status == 413 {
             return Err(Error::TooLarge(format!(
                 "the server refused file {} ({length} bytes with the form) with HTTP 413",
                 path.display()
             )));
         }
-        let payload = payload_of(read_flow_answer(
-            Ok(response),
-            cfg.io_timeout,
-            "thread.upload",
-        )?);
+        let payload = payload_of(read_flow_answer(response, "thread.upload")?);
         Ok(UploadResult {
             file_name: payload
                 .get("fileName")

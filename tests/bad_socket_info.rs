@@ -22,7 +22,7 @@ fn http_errors_are_classified_final_or_retryable() {
             (401, true),
             (402, true),
             (403, true),
-            (500, true),
+            (500, false), // every 5xx is retryable (the official SDK treats 500 as final)
             (502, false),
             (503, false),
             (429, false),

@@ -11,7 +11,9 @@ use std::thread::JoinHandle;
 ///
 /// Events are taken from the same queue as [`Client::recv`], so while a dispatcher runs,
 /// do not also call `recv` on that client (each event goes to only one of them). The thread
-/// ends by itself after the client has stopped and every queued event was handed over.
+/// ends by itself after the client has stopped and every queued event was handed over. A
+/// handler that panics ends the client like a final error: [`Event::Closed`] naming the
+/// panic is queued (for `recv`), blocked calls return errors and `send` fails.
 ///
 /// ```no_run
 /// use flowai_socket::{Client, Config, Dispatcher};
@@ -81,8 +83,7 @@ impl Dispatcher {
         self.request_stop();
         if let Some(thread) = self.thread.take() {
             if thread.thread().id() != std::thread::current().id() {
-                // A panicking handler ended the thread early; that is reported by the panic
-                // hook already, and there is nothing more to stop.
+                // A panicking handler ended the thread early (and the client with it).
                 let _ = thread.join();
             }
         }
@@ -107,7 +108,9 @@ fn run(
             return;
         }
         if let Some(event) = shared.take_carried() {
-            handler(&client.taken(event));
+            if !call(client, &mut handler, &client.taken(event)) {
+                return;
+            }
             continue;
         }
         let event = select! {
@@ -128,6 +131,23 @@ fn run(
             shared.carry(event);
             return;
         }
-        handler(&event);
+        if !call(client, &mut handler, &event) {
+            return;
+        }
+    }
+}
+
+/// Calls the handler; a panic in it ends the client like a final error (an
+/// [`Event::Closed`] naming the panic, every blocked call released) and this thread. False
+/// after a panic.
+fn call(client: &Client, handler: &mut impl FnMut(&Event), event: &Event) -> bool {
+    match crate::error::catch_panic(|| handler(event)) {
+        Ok(()) => true,
+        Err(panic) => {
+            client
+                .shared
+                .fail_after_panic("event handler (flowai-dispatch)", &panic);
+            false
+        }
     }
 }

@@ -4,10 +4,10 @@
 use super::backoff;
 use super::event::Event;
 use super::shared::{Link, Shared};
-use super::waker::poll;
 use crate::error::{Error, Result};
 use crate::handshake::{self, Ids, Socket};
 use crate::protocol::{decode, Inbound};
+use crate::transport::poll;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,10 +23,13 @@ enum End {
     Closing,
     /// Lost: reconnect (unless configured not to).
     Lost(String),
+    /// The client was stopped by another thread (a panic there); it has said why.
+    Stopped,
 }
 
 /// Opens one connection: a fresh `socket.info` (URLs are single use), then the WebSocket, both
-/// within one deadline.
+/// within one deadline (every phase of both: DNS, TCP, proxy, TLS, the HTTP exchange, the
+/// upgrade), and interrupted by `close()`.
 pub(crate) fn establish(shared: &Shared, deadline: Instant) -> Result<Socket> {
     let cfg = &shared.cfg;
     let secret = shared.lock().secrets.get(&cfg.thread_id).cloned();
@@ -37,15 +40,12 @@ pub(crate) fn establish(shared: &Shared, deadline: Instant) -> Result<Socket> {
         secret: secret.as_deref(),
         ott: cfg.ott.as_deref(),
     };
-    let left = || match deadline.saturating_duration_since(Instant::now()) {
-        d if d.is_zero() => Err(Error::Timeout(cfg.connect_timeout)),
-        d => Ok(d),
-    };
-    let info = handshake::fetch_socket_info(&shared.http, cfg, ids, left()?)?;
+    let limit = shared.transport.limit_until(deadline, cfg.connect_timeout);
+    let info = handshake::socket_info(&shared.transport, cfg, ids, &limit)?;
     if let Some(secret) = info.secret {
         adopt_secret(shared, secret);
     }
-    handshake::connect_websocket(cfg, &info.endpoint, left()?)
+    handshake::websocket(&shared.transport, cfg, &info.endpoint, &limit)
 }
 
 /// Keeps a new secret for the configured thread and, when it changed, saves the state file
@@ -87,6 +87,7 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
             }
             match end {
                 End::Closing => break "closed by the user".to_string(),
+                End::Stopped => return,
                 End::Lost(reason) => {
                     log::warn!("flowai: connection lost: {reason}");
                     let lost = {
@@ -111,7 +112,7 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
                 }
             }
         }
-        if shared.is_closing() {
+        if shared.is_halted() {
             break "closed by the user".to_string();
         }
         attempt += 1;
@@ -129,26 +130,23 @@ pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
         if !sleep_unless_closing(&shared, delay) {
             break "closed by the user".to_string();
         }
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::maybe_panic(&shared.cfg.client_id, "io");
         match establish(&shared, Instant::now() + shared.cfg.connect_timeout) {
-            Ok(_) if shared.is_closing() => break "closed by the user".to_string(),
+            Ok(_) | Err(_) if shared.is_halted() => break "closed by the user".to_string(),
             Ok(s) => socket = Some(s),
             Err(e) if e.is_final() => break format!("reconnect refused: {e}"),
             Err(e) => log::info!("flowai: reconnect attempt {attempt} failed: {e}"),
         }
     };
-    if !shared.is_closing() {
-        shared.emit(Event::Closed {
-            reason: reason.clone(),
-        });
-    }
-    shared.stop(reason);
+    shared.finish(reason);
 }
 
-/// Sleeps for `delay` unless the client closes first; false when it closed.
+/// Sleeps for `delay` unless the client closes or stops first; false when it did.
 fn sleep_unless_closing(shared: &Shared, delay: Duration) -> bool {
     let deadline = Instant::now() + delay;
     let mut st = shared.lock();
-    while !shared.is_closing() {
+    while !shared.is_closing() && !matches!(st.link, Link::Stopped(_)) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return true;
@@ -231,14 +229,23 @@ fn serve_socket(shared: &Shared, sock_fd: RawFd, generation: u64) -> End {
     let mut write_blocked_since: Option<Instant> = None;
     loop {
         shared.waker.reset();
-        if let Some((gen, reason)) = shared.lock().dead.take() {
-            if gen == generation {
-                return End::Lost(reason);
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::maybe_panic(&shared.cfg.client_id, "io");
+        {
+            let mut st = shared.lock();
+            if matches!(st.link, Link::Stopped(_)) {
+                return End::Stopped;
+            }
+            if let Some((gen, reason)) = st.dead.take() {
+                if gen == generation {
+                    return End::Lost(reason);
+                }
             }
         }
         let mut guard = shared.socket();
         let Some(ws) = guard.as_mut() else {
-            return End::Lost("socket gone".into());
+            // Only a panic in another thread takes it, after stopping the client.
+            return End::Stopped;
         };
         if shared.is_closing() {
             let _ = ws.close(None);

@@ -19,6 +19,8 @@ pub(crate) fn run(shared: Arc<Shared>, every: Duration) {
         if shared.is_closing() || matches!(st.link, Link::Stopped(_)) {
             return;
         }
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::maybe_panic(&shared.cfg.client_id, "keepalive");
         let now = Instant::now();
         if let Some((generation, sent_us, deadline)) = waiting {
             let answered = shared.last_rx_us.load(Ordering::Acquire) >= sent_us;

@@ -26,10 +26,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How long `close()` waits for the I/O thread when it is stuck in a blocking handshake;
-/// after that the thread is left to finish on its own (it holds no user resources).
-const CLOSE_JOIN_LIMIT: Duration = Duration::from_millis(40);
-
 /// Longest single condvar wait; longer waits loop (and "for ever" never overflows a clock).
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(3600);
 
@@ -58,7 +54,6 @@ pub struct Client {
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     noticed_at: Mutex<HashMap<String, Instant>>,
-    io_done: crossbeam_channel::Receiver<()>,
 }
 
 impl std::fmt::Debug for Client {
@@ -86,7 +81,7 @@ impl Client {
     pub fn connect(cfg: Config) -> Result<Client> {
         cfg.validate()?;
         let (cfg, secrets) = crate::state::prepare(cfg)?;
-        let http = crate::handshake::http_agent(&cfg)?;
+        let transport = crate::handshake::Transport::new(&cfg)?;
         let (events_tx, events_rx) = crossbeam_channel::unbounded();
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
@@ -97,7 +92,7 @@ impl Client {
                 dead: None,
                 secrets,
             }),
-            http,
+            transport,
             socket: Mutex::new(None),
             delivered: Condvar::new(),
             sleepers: Condvar::new(),
@@ -118,38 +113,43 @@ impl Client {
         let socket = io::first_connect(&shared)?;
         io::save_state(&shared)?;
         io::announce_connected(&shared, 1);
-        let (done_tx, io_done) = crossbeam_channel::bounded(1);
-        let mut threads = Vec::new();
-        let s = shared.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("flowai-io".into())
-                .spawn(move || {
-                    io::run(s, socket);
-                    let _ = done_tx.send(());
-                })?,
-        );
-        if let Some(every) = shared.cfg.keepalive_interval {
-            let s = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name("flowai-keepalive".into())
-                .spawn(move || keepalive::run(s, every));
-            match spawned {
-                Ok(thread) => threads.push(thread),
-                Err(e) => {
-                    // Stop the I/O thread already running, or it would live on unreachable.
-                    shared.closing.store(true, Ordering::Release);
-                    shared.waker.wake();
-                    return Err(e.into());
-                }
-            }
-        }
-        Ok(Client {
-            shared,
-            threads: Mutex::new(threads),
+        let client = Client {
+            shared: shared.clone(),
+            threads: Mutex::new(Vec::new()),
             noticed_at: Mutex::new(HashMap::new()),
-            io_done,
-        })
+        };
+        // Each thread body runs under a panic guard: a panic ends the client like a final
+        // error (Event::Closed naming it, every blocked call released), never silently.
+        client.spawn("flowai-io", "I/O", move |s| io::run(s, socket))?;
+        if let Some(every) = shared.cfg.keepalive_interval {
+            // On failure the client is dropped, which closes it and joins the I/O thread.
+            client.spawn("flowai-keepalive", "keepalive", move |s| {
+                keepalive::run(s, every)
+            })?;
+        }
+        Ok(client)
+    }
+
+    /// Starts a thread of this client, its body guarded against panics.
+    fn spawn(
+        &self,
+        name: &str,
+        role: &'static str,
+        body: impl FnOnce(Arc<Shared>) + Send + 'static,
+    ) -> Result<()> {
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                if let Err(panic) = crate::error::catch_panic(|| body(shared.clone())) {
+                    shared.fail_after_panic(role, &panic);
+                }
+            })?;
+        self.threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(thread);
+        Ok(())
     }
 
     /// The configuration in use.
@@ -167,12 +167,12 @@ impl Client {
         &self.shared.cfg.session_id
     }
 
-    /// The HTTP agent and config for the REST calls (`crate::rest`); fails after `close()`.
-    pub(crate) fn rest_parts(&self) -> Result<(&ureq::Agent, &Config)> {
+    /// The transport and config for the REST calls (`crate::rest`); fails after `close()`.
+    pub(crate) fn rest_parts(&self) -> Result<(&crate::handshake::Transport, &Config)> {
         if self.shared.is_closing() {
             return Err(Error::AlreadyClosed);
         }
-        Ok((&self.shared.http, &self.shared.cfg))
+        Ok((&self.shared.transport, &self.shared.cfg))
     }
 
     /// The nonce known for a thread, if any.
@@ -419,8 +419,11 @@ impl Client {
     }
 
     /// Closes the connection (a WebSocket close frame when connected) and joins the threads.
-    /// Prompt whatever the keepalive interval; idempotent; also done on drop. Messages not
-    /// yet acknowledged are not waited for: call [`Client::flush`] first for that.
+    /// Prompt whatever the keepalive interval and whatever a reconnect is doing (a DNS
+    /// lookup, a TCP connect, a proxy, TLS or WebSocket handshake, `socket.info`, a backoff
+    /// sleep: each waits on the client's cancel signal); REST calls in flight on other threads
+    /// return [`Error::AlreadyClosed`]. Idempotent; also done on drop. Messages not yet
+    /// acknowledged are not waited for: call [`Client::flush`] first for that.
     pub fn close(&self) -> Result<()> {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -431,14 +434,13 @@ impl Client {
         self.shared.sleepers.notify_all();
         self.shared.delivered.notify_all();
         self.shared.waker.wake();
+        self.shared.transport.cancel();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        let io_finished = self.io_done.recv_timeout(CLOSE_JOIN_LIMIT).is_ok();
-        for (i, handle) in threads.into_iter().enumerate() {
-            if i == 0 && !io_finished {
-                log::warn!("flowai: I/O thread busy in a handshake; it will exit on its own");
-                continue;
+        for handle in threads {
+            // A log callback on one of these threads may close the client: never join itself.
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
             }
-            let _ = handle.join();
         }
         self.shared.stop("closed by the user".into());
         Ok(())

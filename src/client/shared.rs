@@ -4,7 +4,7 @@ use super::event::Event;
 use super::outbox::Outbox;
 use super::waker::Waker;
 use crate::config::Config;
-use crate::handshake::Socket;
+use crate::handshake::{Socket, Transport};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,9 @@ pub(crate) struct State {
 /// Shared by every thread of one client.
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
-    pub(crate) http: ureq::Agent,
+    /// DNS, TCP, proxy, TLS and HTTP for `socket.info`, REST and the WebSocket; its cancel
+    /// signal is triggered by `close()`.
+    pub(crate) transport: Transport,
     /// The open WebSocket, while connected. The I/O thread holds it except while it sleeps in
     /// `poll`; a lone `send()` may then write on it directly.
     pub(crate) socket: Mutex<Option<Socket>>,
@@ -118,6 +120,40 @@ impl Shared {
         self.events_rx.len() < self.cfg.max_queued_events
     }
 
+    /// True once the client is closing or has stopped: threads leave their loops.
+    pub(crate) fn is_halted(&self) -> bool {
+        self.is_closing() || matches!(self.lock().link, Link::Stopped(_))
+    }
+
+    /// Ends the client for `reason` (the first call wins): queues [`Event::Closed`] unless
+    /// `close()` was called, marks it stopped and wakes every waiter.
+    pub(crate) fn finish(&self, reason: String) {
+        {
+            let mut st = self.lock();
+            if matches!(st.link, Link::Stopped(_)) {
+                return;
+            }
+            st.link = Link::Stopped(reason.clone());
+            // Queued under the lock: nobody sees the stopped client before its last event.
+            if !self.is_closing() {
+                self.emit(Event::Closed { reason });
+            }
+        }
+        self.release_waiters();
+    }
+
+    /// A client thread panicked: end the client like a final error would, and make the I/O
+    /// thread leave whatever it is doing (its poll, a connect, a backoff sleep).
+    pub(crate) fn fail_after_panic(&self, thread: &str, panic: &str) {
+        self.finish(format!(
+            "internal error: the {thread} thread panicked: {panic}"
+        ));
+        self.waker.wake();
+        self.transport.cancel();
+        // The socket closes now (the I/O thread may be the one that panicked).
+        drop(self.socket().take());
+    }
+
     /// Marks the client stopped: wakes `recv` and `wait_delivered` callers.
     pub(crate) fn stop(&self, reason: String) {
         {
@@ -126,6 +162,10 @@ impl Shared {
                 st.link = Link::Stopped(reason);
             }
         }
+        self.release_waiters();
+    }
+
+    fn release_waiters(&self) {
         self.delivered.notify_all();
         self.sleepers.notify_all();
         self.stopped_tx

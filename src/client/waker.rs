@@ -1,4 +1,5 @@
-//! Waking the I/O thread out of `poll(2)`: a socket pair whose read end sits in the poll set.
+//! Waking the I/O thread out of `poll(2)` (`crate::transport::poll`): a socket pair whose read
+//! end sits in the poll set.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -44,50 +45,4 @@ impl Waker {
     pub(crate) fn fd(&self) -> RawFd {
         self.rx.as_raw_fd()
     }
-}
-
-/// Waits until the socket is readable (if `read`), writable (if `write`), the waker fires, or
-/// `timeout_ms` passes (-1: no timeout).
-pub(crate) fn poll(
-    sock: RawFd,
-    read: bool,
-    write: bool,
-    waker: RawFd,
-    timeout_ms: i32,
-) -> std::io::Result<()> {
-    let mut events = 0;
-    if read {
-        events |= libc::POLLIN;
-    }
-    if write {
-        events |= libc::POLLOUT;
-    }
-    // With no interest in the socket it is left out of the set (a negative fd is ignored):
-    // poll reports errors and hang-ups even for an empty interest set, and a reset while
-    // reading is paused would otherwise wake us at once, again and again.
-    let sock = if events == 0 { -1 } else { sock };
-    let mut fds = [
-        libc::pollfd {
-            fd: sock,
-            events,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: waker,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    loop {
-        // SAFETY: `fds` is a valid array of two initialised pollfd structs for the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if n >= 0 {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    Ok(())
 }

@@ -66,6 +66,7 @@ pub struct EmulatorConfig {
     reply: bool,
     tls: Option<(String, String)>,
     max_upload_bytes: usize,
+    url_host: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -78,6 +79,7 @@ impl Default for EmulatorConfig {
             reply: true,
             tls: None,
             max_upload_bytes: 1 << 20,
+            url_host: None,
         }
     }
 }
@@ -139,6 +141,14 @@ impl EmulatorConfig {
         native_tls::Identity::from_pkcs8(cert_chain_pem.as_bytes(), key_pkcs8_pem.as_bytes())?;
         self.tls = Some((cert_chain_pem.to_string(), key_pkcs8_pem.to_string()));
         Ok(self)
+    }
+
+    /// The host named in the WebSocket URLs `socket.info` hands out (default `127.0.0.1`,
+    /// `localhost` with TLS): for example a name only a test proxy resolves, to see the
+    /// WebSocket go through that proxy.
+    pub fn url_host(mut self, host: &str) -> Self {
+        self.url_host = Some(host.to_string());
+        self
     }
 
     /// Largest `thread.upload` body accepted; bigger ones get HTTP 413 (default 1 MiB).
@@ -463,11 +473,13 @@ impl Inner {
                 },
             );
         }
-        if self.tls.is_some() {
-            format!("wss://localhost:{}/ws/{}", self.port, token)
+        let (scheme, host) = if self.tls.is_some() {
+            ("wss", "localhost")
         } else {
-            format!("ws://127.0.0.1:{}/ws/{}", self.port, token)
-        }
+            ("ws", "127.0.0.1")
+        };
+        let host = self.cfg.url_host.as_deref().unwrap_or(host);
+        format!("{scheme}://{host}:{}/ws/{}", self.port, token)
     }
 
     /// Consumes a token: `Some(thread)` if it was valid.

@@ -181,9 +181,10 @@ pub unsafe extern "C" fn flowai_config_set_pong_timeout_ms(
     })
 }
 
-/// Sets the limit for `socket.info`, TCP connect, TLS and WebSocket handshakes together, in
-/// milliseconds (default 10,000; must be above 0). `flowai_client_connect` blocks at most
-/// about this long.
+/// Sets the one deadline of a whole connect or reconnect, in milliseconds (default 10,000;
+/// must be above 0): DNS, TCP, a proxy's `CONNECT`, TLS, `socket.info` and the WebSocket
+/// upgrade together; a server that drip-feeds bytes cannot stretch it.
+/// `flowai_client_connect` blocks at most about this long.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_set_connect_timeout_ms(
     config: *mut flowai_config,
@@ -195,8 +196,9 @@ pub unsafe extern "C" fn flowai_config_set_connect_timeout_ms(
     })
 }
 
-/// Sets the limit for one HTTP read or one blocked socket write, in milliseconds (default
-/// 10,000; must be above 0).
+/// Sets the deadline of a whole REST call (history, unnoticed, merge; an upload gets this plus
+/// its size at 64 KiB/s) and of a socket write that cannot progress, in milliseconds
+/// (default 10,000; must be above 0).
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_set_io_timeout_ms(
     config: *mut flowai_config,
@@ -406,6 +408,53 @@ pub unsafe extern "C" fn flowai_config_set_originator_role(
     })
 }
 
+/// Sends every connection (`socket.info`, REST calls, the WebSocket) through this HTTP proxy
+/// with an HTTP `CONNECT` tunnel: `http://[user:password@]host[:port]` (Basic authentication
+/// from the user and password; port 80 when none is given). It applies to every host,
+/// loopback included, and the proxy environment variables are then ignored. Without this
+/// call (and without `flowai_config_set_no_proxy`) the client follows `HTTPS_PROXY`,
+/// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), except for loopback hosts. A URL
+/// that does not parse (or is not `http://`) fails the connect with `FLOWAI_CONFIG`; a proxy
+/// that answers 407 fails it with `FLOWAI_CONFIG` too (final).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_proxy(
+    config: *mut flowai_config,
+    url: *const c_char,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let url = arg_str(url, "url")?;
+        config.update(|c| c.proxy(url))
+    })
+}
+
+/// Connects directly, whatever the proxy environment variables say (undoes
+/// `flowai_config_set_proxy`).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_no_proxy(config: *mut flowai_config) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.no_proxy())
+    })
+}
+
+/// Allows unencrypted transport to other machines: 1, or 0 (the default). With 0 an
+/// `http://` base URL for a host other than this machine (`localhost`, `127.0.0.0/8`, `::1`)
+/// fails the connect with `FLOWAI_CONFIG`, and so does a `ws://` WebSocket endpoint handed
+/// out by an `https://` `socket.info` or on another host, since the clientId, the nonce and
+/// the messages would travel in clear. Other values give `FLOWAI_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_allow_insecure(
+    config: *mut flowai_config,
+    on: i32,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        let on = arg_bool(on, "on")?;
+        config.update(|c| c.allow_insecure(on))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +501,26 @@ mod tests {
             assert_eq!(inner.session_policy, SessionPolicy::Renew);
             assert_eq!(inner.originator.name, "Jane");
             assert_eq!(inner.originator.role, Role::Moderator);
+            flowai_config_free(c);
+        }
+    }
+
+    #[test]
+    fn proxy_and_insecure_settings_reach_the_config() {
+        use crate::transport::proxy::ProxySetting;
+        let c = config();
+        unsafe {
+            let ok = flowai_result::FLOWAI_OK;
+            assert_eq!(flowai_config_set_proxy(c, c"http://p:3128".as_ptr()), ok);
+            assert_eq!((*c).inner.proxy, ProxySetting::Url("http://p:3128".into()));
+            assert_eq!(flowai_config_set_no_proxy(c), ok);
+            assert_eq!((*c).inner.proxy, ProxySetting::Off);
+            assert_eq!(flowai_config_set_allow_insecure(c, 1), ok);
+            assert!((*c).inner.allow_insecure);
+            assert_eq!(
+                flowai_config_set_allow_insecure(c, 2),
+                flowai_result::FLOWAI_INVALID_ARGUMENT
+            );
             flowai_config_free(c);
         }
     }

@@ -7,9 +7,8 @@
 
 use super::event::flowai_event_type;
 use super::result::{flowai_result, set_last_error, Failure};
-use std::any::Any;
+use crate::error::catch_panic;
 use std::ffi::{c_char, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What an exported function returns when its body failed or panicked.
 pub trait CReturn {
@@ -69,29 +68,16 @@ impl CReturn for flowai_event_type {
     }
 }
 
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
-
 /// Runs an exported body: a failure or a panic becomes `R::on_failure(code)` and the
 /// thread's last error. The one panic guard of the C ABI.
 pub fn guard<R: CReturn>(body: impl FnOnce() -> Result<R, Failure>) -> R {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match catch_panic(body) {
         Ok(Ok(value)) => value,
         Ok(Err(failure)) => {
             set_last_error(&failure.message);
             R::on_failure(failure.code)
         }
-        Err(payload) => {
-            let text = panic_text(payload.as_ref());
-            // Dropping a payload can itself panic; keep that from unwinding too.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        Err(text) => {
             set_last_error(&format!("panic inside flowai: {text}"));
             R::on_failure(flowai_result::FLOWAI_PANIC)
         }

@@ -26,7 +26,8 @@ pub enum flowai_result {
     /// logger owns the process, changing the log callback from inside it.
     FLOWAI_INVALID_STATE = 4,
     /// The configuration is not usable (empty clientId, bad URL, zero timeout, bad
-    /// certificate, …). Found by `flowai_client_connect`.
+    /// certificate, an `http://` base URL or `ws://` endpoint to another machine without
+    /// `flowai_config_set_allow_insecure`, a bad proxy URL, a proxy answering 407, …). Final.
     FLOWAI_CONFIG = 5,
     /// A call that takes `timeout_ms` did not finish in time. Retryable.
     FLOWAI_TIMEOUT = 6,
@@ -35,16 +36,20 @@ pub enum flowai_result {
     /// The client has stopped for good (a final error, or reconnecting gave up) and every
     /// event was received; see `flowai_last_error()` for why.
     FLOWAI_CONNECTION_CLOSED = 8,
-    /// The server refused for good (HTTP 400/500: bad clientId or configuration; 401–403:
-    /// unauthorized or origin not whitelisted).
+    /// The server refused for good (HTTP 400: bad clientId or configuration; 401–403:
+    /// unauthorized or origin not whitelisted; a 3xx redirect, which is never followed), or a
+    /// proxy refused the tunnel (403). Final.
     FLOWAI_REJECTED = 9,
-    /// The server is unavailable for now (another 5xx, 429, …). Retryable.
+    /// The server is unavailable for now (any 5xx, 500 included; 404, 429; a proxy that
+    /// cannot reach it). Retryable.
     FLOWAI_UNAVAILABLE = 10,
     /// The server answered something that is not the Flow protocol. Retryable.
     FLOWAI_PROTOCOL = 11,
-    /// A network failure: refused, reset, unreachable, DNS. Retryable.
+    /// A network failure: refused, reset, unreachable, DNS, EOF, also during the TLS
+    /// handshake or the WebSocket upgrade. Retryable.
     FLOWAI_NETWORK = 12,
-    /// TLS failed (certificate not trusted, handshake failure).
+    /// The server's certificate failed verification; `flowai_last_error()` says which check:
+    /// expired, hostname mismatch, unknown issuer (CA not trusted), other. Final.
     FLOWAI_TLS = 13,
     /// The outbox is full: the message was NOT queued. Wait for deliveries, then send again.
     FLOWAI_OUTBOX_FULL = 14,
@@ -159,7 +164,7 @@ pub extern "C" fn flowai_result_str(code: u32) -> *const c_char {
             Some(FLOWAI_UNAVAILABLE) => c"server unavailable, retry later",
             Some(FLOWAI_PROTOCOL) => c"protocol error",
             Some(FLOWAI_NETWORK) => c"network error",
-            Some(FLOWAI_TLS) => c"TLS error",
+            Some(FLOWAI_TLS) => c"TLS certificate verification failed",
             Some(FLOWAI_OUTBOX_FULL) => c"outbox full, message not queued",
             Some(FLOWAI_NOT_DELIVERED) => c"message delivery could not be confirmed",
             Some(FLOWAI_IO) => c"I/O error",
@@ -184,6 +189,28 @@ pub extern "C" fn flowai_result_is_retryable(code: u32) -> i32 {
                 | FLOWAI_OUTBOX_FULL | FLOWAI_NOT_DELIVERED | FLOWAI_IO,
             ) => 1,
             _ => 0,
+        })
+    })
+}
+
+/// 1 when a failure with this code is final: trying the same call again cannot succeed
+/// until something changes (the configuration, the arguments, the server's verdict). These
+/// are `FLOWAI_CONFIG` (also: an `http://` base URL to another machine without
+/// `flowai_config_set_allow_insecure`, a proxy answering 407), `FLOWAI_REJECTED` (HTTP 400,
+/// 401–403 or a redirect from `socket.info`; a proxy answering 403), `FLOWAI_TLS` (the
+/// certificate failed verification: expired, hostname mismatch, unknown CA),
+/// `FLOWAI_TOO_LARGE`, `FLOWAI_CONNECTION_CLOSED`, `FLOWAI_CLOSED`, and the argument and
+/// state errors (`FLOWAI_NULL_ARGUMENT`, `FLOWAI_INVALID_UTF8`, `FLOWAI_INVALID_ARGUMENT`,
+/// `FLOWAI_INVALID_STATE`, `FLOWAI_PANIC`). 0 for retryable codes (see
+/// `flowai_result_is_retryable`: timeouts, resets, EOF during TLS or the upgrade, DNS
+/// failures, every 5xx, refused connections), for `FLOWAI_OK` and for unknown codes. The
+/// same table as the Rust `Error::is_final` and the README's "Reliability" section.
+#[no_mangle]
+pub extern "C" fn flowai_result_is_final(code: u32) -> i32 {
+    guard(|| {
+        Ok(match flowai_result::from_u32(code) {
+            None | Some(flowai_result::FLOWAI_OK) => 0,
+            Some(_) => i32::from(flowai_result_is_retryable(code) == 0),
         })
     })
 }
@@ -253,5 +280,44 @@ mod tests {
         let text = unsafe { CStr::from_ptr(flowai_result_str(18)) };
         assert_eq!(text.to_str().unwrap(), "too large for the server");
         assert_eq!(flowai_result_is_retryable(18), 0);
+    }
+
+    #[test]
+    fn every_error_class_agrees_between_rust_and_c() {
+        let errors = [
+            Error::Config("c".into()),
+            Error::InvalidArgument("a".into()),
+            Error::TooLarge("t".into()),
+            Error::Rejected {
+                status: 401,
+                message: "m".into(),
+            },
+            Error::Unavailable {
+                status: 500,
+                message: "m".into(),
+            },
+            Error::Protocol("p".into()),
+            Error::Network("n".into()),
+            Error::Tls("expired".into()),
+            Error::Timeout(std::time::Duration::from_secs(1)),
+            Error::OutboxFull(1),
+            Error::NotDelivered(1),
+            Error::ConnectionClosed("x".into()),
+            Error::AlreadyClosed,
+            Error::Io(std::io::Error::other("io")),
+        ];
+        for e in errors {
+            let is_final = e.is_final();
+            let code = Failure::from(e).code as u32;
+            assert_eq!(flowai_result_is_final(code) == 1, is_final, "code {code}");
+            assert_eq!(
+                flowai_result_is_retryable(code) == 1,
+                !is_final,
+                "code {code}"
+            );
+        }
+        assert_eq!(flowai_result_is_final(0), 0);
+        assert_eq!(flowai_result_is_final(17), 1, "a panic is not retried");
+        assert_eq!(flowai_result_is_final(9999), 0);
     }
 }

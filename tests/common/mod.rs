@@ -2,7 +2,9 @@
 //! an emulator per test, a config pointing at it, and event waiting.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod scripted;
+pub mod servers;
 
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event};
@@ -113,12 +115,7 @@ pub fn localhost_certificate() -> Option<(String, String)> {
         .status()
         .is_ok_and(|s| s.success());
     if !made {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required for the TLS tests under CI"
-        );
-        eprintln!("openssl not available: skipping a TLS test");
-        return None;
+        return openssl_missing();
     }
     let pair = (
         std::fs::read_to_string(&cert).unwrap(),
@@ -126,6 +123,17 @@ pub fn localhost_certificate() -> Option<(String, String)> {
     );
     let _ = std::fs::remove_dir_all(&dir);
     Some(pair)
+}
+
+/// The answer of a TLS helper when `openssl` could not make what it needed: `None` after a
+/// note, or a failure under CI (where openssl is installed).
+pub fn openssl_missing<T>() -> Option<T> {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "openssl is required for the TLS tests under CI"
+    );
+    eprintln!("openssl not available: skipping a TLS test");
+    None
 }
 
 /// The `flowai` command-line binary (feature `cli`), built once per test process.

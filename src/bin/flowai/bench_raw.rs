@@ -9,7 +9,6 @@ use flowai_socket::protocol::Outbound;
 use flowai_socket::{Config, Message, TraceId};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
-use tungstenite::stream::MaybeTlsStream;
 use tungstenite::Message as WsMessage;
 
 /// What the raw loop measured.
@@ -87,7 +86,7 @@ pub fn run(
     window: u64,
     stall: Duration,
 ) -> Result<RawResult, Box<dyn std::error::Error>> {
-    let agent = handshake::http_agent(cfg)?;
+    let transport = handshake::Transport::new(cfg)?;
     let ids = Ids {
         client_id: cfg.get_client_id(),
         session_id: cfg.get_session_id(),
@@ -95,15 +94,12 @@ pub fn run(
         secret: None,
         ott: None,
     };
-    let info = handshake::fetch_socket_info(&agent, cfg, ids, cfg.get_connect_timeout())?;
-    let mut ws = handshake::connect_websocket(cfg, &info.endpoint, cfg.get_connect_timeout())?;
+    let info = handshake::fetch_socket_info(&transport, cfg, ids, cfg.get_connect_timeout())?;
+    let mut ws =
+        handshake::connect_websocket(&transport, cfg, &info.endpoint, cfg.get_connect_timeout())?;
     // The crate hands the socket over non-blocking (for its poll loop); the baseline is the
     // simplest blocking loop instead.
-    let tcp = match ws.get_ref() {
-        MaybeTlsStream::Plain(tcp) => tcp,
-        MaybeTlsStream::NativeTls(tls) => tls.get_ref(),
-        _ => return Err("unexpected stream type".into()),
-    };
+    let tcp = handshake::tcp_of(&ws);
     tcp.set_nonblocking(false)?;
     tcp.set_read_timeout(Some(stall))?;
     tcp.set_write_timeout(Some(stall))?;

@@ -13,6 +13,14 @@ pub struct TargetArgs {
     /// Flow clientId; without one an embedded emulator is started [env: FLOWAI_CLIENT_ID]
     #[arg(long)]
     pub client_id: Option<String>,
+    /// HTTP proxy for every connection, loopback included: `http://host:port`, with
+    /// `user:password@` before the host for Basic auth [default: HTTPS_PROXY / HTTP_PROXY /
+    /// ALL_PROXY / NO_PROXY, never for loopback]
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Connect directly, ignoring the proxy environment variables
+    #[arg(long)]
+    pub no_proxy: bool,
 }
 
 /// A resolved target; keeps the embedded emulator (if any) alive while it lives.
@@ -46,6 +54,11 @@ impl TargetArgs {
         let config = match &self.base_url {
             Some(url) => config.base_url(url),
             None => config,
+        };
+        let config = match (&self.proxy, self.no_proxy) {
+            (Some(url), _) => config.proxy(url),
+            (None, true) => config.no_proxy(),
+            (None, false) => config,
         };
         Ok(Target { config, emulator })
     }
