@@ -33,7 +33,10 @@
 //! `{"type":"file.upload","payload":{..}}` for uploads.
 //!
 //! The server listens on 127.0.0.1 only (with TLS the URLs say `localhost`, for the
-//! certificate name).
+//! certificate name). The WebSocket URL in a `socket.info` answer names the host the request
+//! was sent to (`X-Forwarded-Host`, else `Host`) and the scheme of `X-Forwarded-Proto` when
+//! given, so a relay, port forward or TLS terminator in front of the emulator keeps the client
+//! coming through it (the fault-matrix tests rely on this).
 
 mod http;
 mod util;
@@ -448,8 +451,18 @@ impl Inner {
         }
     }
 
-    /// A fresh single-use WebSocket URL.
-    fn mint_url(&self, thread_id: Option<String>) -> String {
+    /// The base of the WebSocket URLs this server hands out when a request says nothing else:
+    /// `ws://127.0.0.1:PORT`, or `wss://localhost:PORT` with TLS (the certificate's name).
+    fn own_ws_base(&self) -> String {
+        if self.tls.is_some() {
+            format!("wss://localhost:{}", self.port)
+        } else {
+            format!("ws://127.0.0.1:{}", self.port)
+        }
+    }
+
+    /// A fresh single-use WebSocket URL under `ws_base` (`ws[s]://host:port`).
+    fn mint_url(&self, thread_id: Option<String>, ws_base: &str) -> String {
         let token = util::random_hex(16);
         let now = Instant::now();
         {
@@ -463,11 +476,7 @@ impl Inner {
                 },
             );
         }
-        if self.tls.is_some() {
-            format!("wss://localhost:{}/ws/{}", self.port, token)
-        } else {
-            format!("ws://127.0.0.1:{}/ws/{}", self.port, token)
-        }
+        format!("{ws_base}/ws/{token}")
     }
 
     /// Consumes a token: `Some(thread)` if it was valid.
@@ -683,7 +692,8 @@ impl Emulator {
     /// Mints a single-use WebSocket URL without a `socket.info` request (bound to `thread_id`
     /// for pushes, if given).
     pub fn mint_ws_url(&self, thread_id: Option<&str>) -> String {
-        self.inner.mint_url(thread_id.map(str::to_string))
+        self.inner
+            .mint_url(thread_id.map(str::to_string), &self.inner.own_ws_base())
     }
 
     /// The current secret (nonce) of a thread, if it has one.
