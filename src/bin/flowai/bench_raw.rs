@@ -13,7 +13,7 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::Message as WsMessage;
 
 /// What the raw loop measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawResult {
     /// Distinct traceIds acknowledged.
     pub delivered: u64,
