@@ -250,7 +250,7 @@ fn socket_info_endpoint_follows_the_forwarded_host_and_scheme() {
         assert!(through.starts_with("wss://localhost:4431/ws/"), "{through}");
         let plain = endpoint(&[("X-Forwarded-Host", "relay.test:81")]);
         assert!(plain.starts_with("ws://relay.test:81/ws/"), "{plain}");
-        // Nothing usable: the emulator's own address (the Host header `http` sends).
+        // Nothing usable: the emulator's own address, whatever `Host` says.
         let own = endpoint(&[("X-Forwarded-Host", "evil/path?x")]);
         assert!(
             own.starts_with(&format!("ws://127.0.0.1:{port}/ws/")),

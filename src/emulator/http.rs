@@ -454,15 +454,14 @@ fn socket_info(inner: &Arc<Inner>, req: &Request) -> Response {
 }
 
 /// The scheme and authority of the WebSocket URL for this `socket.info` request, so that a
-/// client that came through a relay, port forward or TLS terminator goes back the same way:
-/// the host is `X-Forwarded-Host`, else `Host`; the scheme is `wss` when `X-Forwarded-Proto`
-/// says `https` (`ws` when it says `http`), else whatever this server itself speaks. A
-/// missing or malformed host falls back to the server's own address.
+/// client that came through a relay or TLS terminator goes back the same way: with an
+/// `X-Forwarded-Host` header the URL names that host, with the scheme of `X-Forwarded-Proto`
+/// (`https` → `wss`, `http` → `ws`, absent → what this server speaks). Without one (or with a
+/// malformed one) it is the server's own address, whatever `Host` says.
 fn public_ws_base(inner: &Inner, req: &Request) -> String {
     let own = inner.own_ws_base();
     let host = req
         .header("x-forwarded-host")
-        .or_else(|| req.header("host"))
         .map(str::trim)
         .filter(|h| is_authority(h));
     let Some(host) = host else {

@@ -33,10 +33,10 @@
 //! `{"type":"file.upload","payload":{..}}` for uploads.
 //!
 //! The server listens on 127.0.0.1 only (with TLS the URLs say `localhost`, for the
-//! certificate name). The WebSocket URL in a `socket.info` answer names the host the request
-//! was sent to (`X-Forwarded-Host`, else `Host`) and the scheme of `X-Forwarded-Proto` when
-//! given, so a relay, port forward or TLS terminator in front of the emulator keeps the client
-//! coming through it (the fault-matrix tests rely on this).
+//! certificate name). A `socket.info` request with an `X-Forwarded-Host` header (and
+//! optionally `X-Forwarded-Proto`) gets a WebSocket URL on that host and scheme instead, so a
+//! relay or TLS terminator in front of the emulator keeps the client coming through it (the
+//! fault-matrix tests rely on this).
 
 mod http;
 mod util;
