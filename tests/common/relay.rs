@@ -85,14 +85,6 @@ impl Phase {
             Phase::MidStream => "mid-stream",
         }
     }
-
-    /// The connection the phase belongs to.
-    fn leg(self) -> Leg {
-        match self {
-            Phase::InfoAccept | Phase::InfoTls | Phase::InfoResponse => Leg::Info,
-            _ => Leg::Ws,
-        }
-    }
 }
 
 /// What happens to a connection when its phase comes.
