@@ -171,3 +171,141 @@ fn tiny_scale_run_connects_and_delivers_from_every_client() {
         assert!(report[field].is_number(), "`{field}` missing: {report}");
     }
 }
+
+/// `flowai bench` against an emulator started here (a "real server" to the CLI).
+fn bench_against(emulator: &flowai_socket::emulator::Emulator, args: &[&str]) -> Value {
+    let url = emulator.base_url();
+    let mut all = vec!["--base-url", url.as_str(), "--client-id", "bench-client"];
+    all.extend_from_slice(args);
+    bench(&all)
+}
+
+/// Asserts that `phase` failed: `<phase>_error` says why and `fields` are null.
+fn assert_failed(report: &Value, phase: &str, fields: &[&str]) {
+    let error = &report[format!("{phase}_error")];
+    assert!(
+        error.as_str().is_some_and(|e| !e.is_empty()),
+        "`{phase}_error` should say why the phase failed: {report}"
+    );
+    for field in fields {
+        assert!(
+            report.get(*field).is_some_and(Value::is_null),
+            "`{field}` of the failed {phase} phase should be null: {report}"
+        );
+    }
+}
+
+/// Asserts that each of `phases` succeeded (`<phase>_error` present and null).
+fn assert_succeeded(report: &Value, phases: &[&str]) {
+    for phase in phases {
+        assert!(
+            report
+                .get(format!("{phase}_error"))
+                .is_some_and(Value::is_null),
+            "the {phase} phase should have succeeded: {report}"
+        );
+    }
+}
+
+const RAW_FIELDS: &[&str] = &[
+    "raw_delivered",
+    "raw_msgs_per_sec",
+    "raw_rtt_p50_us",
+    "raw_rtt_p99_us",
+    "raw_cpu_us_per_msg",
+    "raw_emulator_busy_pct",
+    "lib_raw_ratio",
+];
+
+#[test]
+fn a_failed_raw_baseline_is_reported_and_the_run_completes() {
+    common::watchdog(WATCHDOG, || {
+        // A server that drops every connection after 300 frames: the raw loop has no
+        // reconnect and breaks; the library delivers everything through its outbox.
+        let emulator = common::emulator();
+        emulator.faults().drop_after_frames(300);
+        let report = bench_against(
+            &emulator,
+            &[
+                "--messages",
+                "1000",
+                "--window",
+                "200",
+                "--connects",
+                "3",
+                "--round-trips",
+                "50",
+                "--idle-secs",
+                "0.2",
+            ],
+        );
+        assert_failed(&report, "raw", RAW_FIELDS);
+        assert_succeeded(&report, &["connect", "round_trip", "throughput", "idle"]);
+        assert_fields(&report);
+        assert_eq!(
+            report["delivered"], 1000,
+            "every traceId acknowledged: {report}"
+        );
+        assert!(report["msgs_per_sec"].is_number(), "{report}");
+    });
+}
+
+#[test]
+fn every_failed_phase_is_reported_and_the_run_completes() {
+    common::watchdog(WATCHDOG, || {
+        // socket.info refused (403, final): every phase fails at once.
+        let emulator = common::emulator();
+        emulator.faults().refuse_socket_info(403, u32::MAX);
+        let tiny = [
+            "--messages",
+            "100",
+            "--connects",
+            "2",
+            "--round-trips",
+            "10",
+        ];
+        let single = bench_against(&emulator, &[&tiny[..], &["--idle-secs", "0.1"]].concat());
+        assert_eq!(single["mode"], "single");
+        assert_failed(
+            &single,
+            "connect",
+            &["connects", "connect_ms_median", "close_ms"],
+        );
+        assert_failed(
+            &single,
+            "round_trip",
+            &["rtt_samples", "rtt_p50_us", "rtt_p99_us"],
+        );
+        assert_failed(&single, "raw", RAW_FIELDS);
+        assert_failed(
+            &single,
+            "throughput",
+            &[
+                "delivered",
+                "msgs_per_sec",
+                "fault_free_msgs_per_sec",
+                "threads",
+            ],
+        );
+        assert_failed(&single, "idle", &["idle_cpu_pct", "idle_wakeups"]);
+        assert_eq!(
+            single["messages"], 100,
+            "settings are still reported: {single}"
+        );
+        assert!(single["cpu_s"].is_number(), "{single}");
+
+        let scale = bench_against(&emulator, &[&tiny[..], &["--clients", "3"]].concat());
+        assert_eq!(scale["mode"], "scale");
+        assert_eq!(scale["clients"], 3);
+        assert_failed(
+            &scale,
+            "scale",
+            &[
+                "connect_all_ms",
+                "delivered",
+                "rss_per_client_kib",
+                "close_all_ms",
+            ],
+        );
+    });
+}

@@ -230,6 +230,40 @@ fn socket_info_ok_headers_and_errors() {
 }
 
 #[test]
+fn socket_info_endpoint_follows_the_forwarded_host_and_scheme() {
+    watchdog(|| {
+        let emu = start(EmulatorConfig::default());
+        let port = emu.port();
+        let endpoint = |headers: &[(&str, &str)]| {
+            let r = http(port, "GET", "/socket.info?clientId=c", headers, b"");
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()["payload"]["endpoint"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        // A relay or TLS terminator in front: the client is sent back through it.
+        let through = endpoint(&[
+            ("X-Forwarded-Host", "localhost:4431"),
+            ("X-Forwarded-Proto", "https"),
+        ]);
+        assert!(through.starts_with("wss://localhost:4431/ws/"), "{through}");
+        let plain = endpoint(&[("X-Forwarded-Host", "relay.test:81")]);
+        assert!(plain.starts_with("ws://relay.test:81/ws/"), "{plain}");
+        // Nothing usable: the emulator's own address, whatever `Host` says.
+        let own = endpoint(&[("X-Forwarded-Host", "evil/path?x")]);
+        assert!(
+            own.starts_with(&format!("ws://127.0.0.1:{port}/ws/")),
+            "{own}"
+        );
+        // The URL minted through the relay's name works on the emulator itself.
+        let mut ws =
+            connect(&through.replace("wss://localhost:4431", &format!("ws://127.0.0.1:{port}")));
+        ping(&mut ws);
+    });
+}
+
+#[test]
 fn single_use_url_and_ttl() {
     watchdog(|| {
         let emu = start(EmulatorConfig::default().url_ttl(Duration::from_millis(150)));

@@ -443,7 +443,7 @@ fn socket_info(inner: &Arc<Inner>, req: &Request) -> Response {
         inc(&c.socket_info_refused);
         return error_resp(401, "Unauthorized: origin not whitelisted");
     }
-    let endpoint = inner.mint_url(info.thread_id.clone());
+    let endpoint = inner.mint_url(info.thread_id.clone(), &public_ws_base(inner, req));
     let mut v = json!({"status": "ok", "payload": {"endpoint": endpoint}});
     if inner.cfg.require_nonce {
         if let Some(t) = &info.thread_id {
@@ -451,6 +451,38 @@ fn socket_info(inner: &Arc<Inner>, req: &Request) -> Response {
         }
     }
     json_resp(200, &v)
+}
+
+/// The scheme and authority of the WebSocket URL for this `socket.info` request, so that a
+/// client that came through a relay or TLS terminator goes back the same way: with an
+/// `X-Forwarded-Host` header the URL names that host, with the scheme of `X-Forwarded-Proto`
+/// (`https` → `wss`, `http` → `ws`, absent → what this server speaks). Without one (or with a
+/// malformed one) it is the server's own address, whatever `Host` says.
+fn public_ws_base(inner: &Inner, req: &Request) -> String {
+    let own = inner.own_ws_base();
+    let host = req
+        .header("x-forwarded-host")
+        .map(str::trim)
+        .filter(|h| is_authority(h));
+    let Some(host) = host else {
+        return own;
+    };
+    let scheme = match req.header("x-forwarded-proto").map(str::trim) {
+        Some(p) if p.eq_ignore_ascii_case("https") => "wss",
+        Some(p) if p.eq_ignore_ascii_case("http") => "ws",
+        _ if own.starts_with("wss:") => "wss",
+        _ => "ws",
+    };
+    format!("{scheme}://{host}")
+}
+
+/// True for a plausible `host[:port]` (names, IPv4, bracketed IPv6): nothing that could turn
+/// the URL into something else.
+fn is_authority(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
 }
 
 /// threadId from query, then header.

@@ -33,7 +33,10 @@
 //! `{"type":"file.upload","payload":{..}}` for uploads.
 //!
 //! The server listens on 127.0.0.1 only (with TLS the URLs say `localhost`, for the
-//! certificate name).
+//! certificate name). A `socket.info` request with an `X-Forwarded-Host` header (and
+//! optionally `X-Forwarded-Proto`) gets a WebSocket URL on that host and scheme instead, so a
+//! relay or TLS terminator in front of the emulator keeps the client coming through it (the
+//! fault-matrix tests rely on this).
 
 mod http;
 mod util;
@@ -458,8 +461,21 @@ impl Inner {
         }
     }
 
-    /// A fresh single-use WebSocket URL.
-    fn mint_url(&self, thread_id: Option<String>) -> String {
+    /// The base of the WebSocket URLs this server hands out when a request says nothing else:
+    /// `ws://127.0.0.1:PORT`, or `wss://localhost:PORT` with TLS (the certificate's name); the host
+    /// is [`EmulatorConfig::url_host`] when set.
+    fn own_ws_base(&self) -> String {
+        let (scheme, host) = if self.tls.is_some() {
+            ("wss", "localhost")
+        } else {
+            ("ws", "127.0.0.1")
+        };
+        let host = self.cfg.url_host.as_deref().unwrap_or(host);
+        format!("{scheme}://{host}:{}", self.port)
+    }
+
+    /// A fresh single-use WebSocket URL under `ws_base` (`ws[s]://host:port`).
+    fn mint_url(&self, thread_id: Option<String>, ws_base: &str) -> String {
         let token = util::random_hex(16);
         let now = Instant::now();
         {
@@ -473,13 +489,7 @@ impl Inner {
                 },
             );
         }
-        let (scheme, host) = if self.tls.is_some() {
-            ("wss", "localhost")
-        } else {
-            ("ws", "127.0.0.1")
-        };
-        let host = self.cfg.url_host.as_deref().unwrap_or(host);
-        format!("{scheme}://{host}:{}/ws/{}", self.port, token)
+        format!("{ws_base}/ws/{token}")
     }
 
     /// Consumes a token: `Some(thread)` if it was valid.
@@ -695,7 +705,8 @@ impl Emulator {
     /// Mints a single-use WebSocket URL without a `socket.info` request (bound to `thread_id`
     /// for pushes, if given).
     pub fn mint_ws_url(&self, thread_id: Option<&str>) -> String {
-        self.inner.mint_url(thread_id.map(str::to_string))
+        self.inner
+            .mint_url(thread_id.map(str::to_string), &self.inner.own_ws_base())
     }
 
     /// The current secret (nonce) of a thread, if it has one.

@@ -2,7 +2,10 @@
 //! an emulator per test, a config pointing at it, and event waiting.
 #![allow(dead_code)]
 
+pub mod matrix;
+pub mod pki;
 pub mod proxy;
+pub mod relay;
 pub mod scripted;
 pub mod servers;
 
@@ -88,52 +91,14 @@ pub fn sent_speeches(emulator: &Emulator, thread_id: &str) -> Vec<String> {
 /// A self-signed certificate and PKCS#8 key for `localhost`, made with the `openssl` command.
 /// Returns `None` (after saying so) when `openssl` is missing, except under CI where that fails.
 pub fn localhost_certificate() -> Option<(String, String)> {
-    let dir = std::env::temp_dir().join(format!(
-        "flowai-tls-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !made {
-        return openssl_missing();
+    if !pki::have_openssl() {
+        return None;
     }
-    let pair = (
-        std::fs::read_to_string(&cert).unwrap(),
-        std::fs::read_to_string(&key).unwrap(),
+    let pem = pki::self_signed(
+        "/CN=localhost",
+        &["subjectAltName=DNS:localhost,IP:127.0.0.1"],
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    Some(pair)
-}
-
-/// The answer of a TLS helper when `openssl` could not make what it needed: `None` after a
-/// note, or a failure under CI (where openssl is installed).
-pub fn openssl_missing<T>() -> Option<T> {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openssl is required for the TLS tests under CI"
-    );
-    eprintln!("openssl not available: skipping a TLS test");
-    None
+    Some((pem.cert, pem.key))
 }
 
 /// The `flowai` command-line binary (feature `cli`), built once per test process.

@@ -228,43 +228,9 @@ pub fn backlogged() -> Backlogged {
 /// `openssl` command): `(ca_pem, cert_pem, key_pem)`, valid for `days` days (negative: it
 /// expired already). `None` when openssl is missing (a note is printed; under CI it fails).
 pub fn ca_signed_certificate(days: i32, cn: &str) -> Option<(String, String, String)> {
-    use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!(
-        "flowai-ca-{}-{:?}-{cn}-{days}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let run = |args: &str| {
-        Command::new("openssl")
-            .args(args.split(' '))
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!("subjectAltName=DNS:{cn},IP:127.0.0.1\n"),
-    )
-    .unwrap();
-    let made = run(&format!(
-        "req -x509 {ec} -days 2 -subj /CN=testCA -keyout ca.key -out ca.pem"
-    )) && run(&format!(
-        "req {ec} -subj /CN={cn} -keyout key.pem -out req.pem"
-    )) && run(&format!(
-        "x509 -req -in req.pem -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem \
-             -extfile ext.cnf -days {days}"
-    ));
-    if !made {
-        return super::openssl_missing();
-    }
-    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
-    let out = (read("ca.pem"), read("cert.pem"), read("key.pem"));
-    let _ = std::fs::remove_dir_all(&dir);
-    Some(out)
+    let ca = super::pki::TestCa::new("Flowai Test CA")?;
+    let leaf = ca.sign(cn, &format!("DNS:{cn},IP:127.0.0.1"), days);
+    Some((ca.cert, leaf.cert, leaf.key))
 }
 
 /// A TLS server with this identity that answers each connection with `handler` over TLS.

@@ -14,6 +14,11 @@
 //!    run is measured too for comparison);
 //! 5. idle: one connected client left alone for `--idle-secs`: CPU and wake-ups of its
 //!    threads (zero expected between keepalives).
+//!
+//! A phase that fails does not end the run: its fields are null in the report and
+//! `<phase>_error` (`connect_error`, `round_trip_error`, `raw_error`, `throughput_error`,
+//! `fault_error`, `idle_error`; `scale_error` with `--clients`) says why; it is null when the
+//! phase succeeded or was not asked for.
 
 #[path = "bench_raw.rs"]
 mod raw;
@@ -265,6 +270,7 @@ pub(crate) fn round_trips(
 }
 
 /// What a pipelined run measured.
+#[derive(Default)]
 struct Throughput {
     /// Distinct traceIds acknowledged.
     delivered: u64,
@@ -414,8 +420,112 @@ fn ins(out: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
     out.insert(key.to_string(), value.into());
 }
 
+/// The one way a phase reaches the report. `result` is `None` when the phase was not asked
+/// for. On success `fields` writes the phase's fields from its result; when the phase failed
+/// or did not run, the same fields (the keys `fields` writes for a default result) are null.
+/// `<name>_error` holds the reason of a failure (null otherwise), which is also printed on
+/// stderr; the run goes on with the next phase either way.
+fn report_phase<T: Default>(
+    out: &mut Map<String, Value>,
+    name: &str,
+    result: Option<Result<T, BoxError>>,
+    fields: impl Fn(&T, &mut Map<String, Value>),
+) -> Option<T> {
+    let (value, error) = match result {
+        Some(Ok(value)) => {
+            fields(&value, out);
+            (Some(value), None)
+        }
+        other => {
+            let error = other.and_then(Result::err).map(|e| e.to_string());
+            if let Some(e) = &error {
+                eprintln!("flowai bench: the {name} phase failed: {e}");
+            }
+            let mut keys = Map::new();
+            fields(&T::default(), &mut keys);
+            for key in keys.keys() {
+                out.insert(key.clone(), Value::Null);
+            }
+            (None, error)
+        }
+    };
+    ins(out, &format!("{name}_error"), error);
+    value
+}
+
+/// Connect then close, `n` times, timing each.
+fn connect_close(phase: &Phase, n: usize) -> Result<(Samples, Samples), BoxError> {
+    let mut connect = Samples::with_capacity(n);
+    let mut close = Samples::with_capacity(n);
+    for _ in 0..n {
+        let cfg = phase
+            .config
+            .clone()
+            .session_id(flowai_socket::ids::random_hex());
+        let t0 = Instant::now();
+        let client = Client::connect(cfg)?;
+        connect.push(t0.elapsed());
+        let t1 = Instant::now();
+        client.close()?;
+        close.push(t1.elapsed());
+    }
+    Ok((connect, close))
+}
+
+/// What the idle phase measured.
+#[derive(Default)]
+struct Idle {
+    /// The measured window.
+    wall_s: f64,
+    /// CPU of the process in it.
+    cpu_s: f64,
+    /// The client threads' context switches in it.
+    census: sys::Census,
+}
+
+/// One connected client left alone for `idle`.
+fn idle_client(phase: &Phase, idle: Duration) -> Result<Idle, BoxError> {
+    let client = Client::connect(phase.config.clone())?;
+    while client.recv_timeout(Duration::from_millis(100))?.is_some() {}
+    // The census reads /proc for every thread: kept outside the measured window.
+    let census0 = sys::client_census(false);
+    let cpu0 = sys::cpu_seconds();
+    let t0 = Instant::now();
+    std::thread::sleep(idle);
+    let wall_s = t0.elapsed().as_secs_f64();
+    let cpu_s = sys::cpu_seconds() - cpu0;
+    let census = sys::client_census(false).since(&census0);
+    client.close()?;
+    Ok(Idle {
+        wall_s,
+        cpu_s,
+        census,
+    })
+}
+
+/// The fields of the run whose deliveries the report's headline counts.
+fn throughput_fields(t: &Throughput, out: &mut Map<String, Value>) {
+    let per_msg = |s: f64| sys::round1(s * 1e6 / t.delivered.max(1) as f64);
+    ins(out, "delivered", t.delivered);
+    ins(out, "duplicates", t.duplicates);
+    ins(out, "disconnects", t.disconnects);
+    ins(out, "msgs_per_sec", t.msgs_per_sec().round());
+    ins(out, "throughput_s", round3(t.elapsed.as_secs_f64()));
+    ins(out, "cpu_us_per_msg", per_msg(t.cpu_s));
+    ins(out, "client_cpu_us_per_msg", per_msg(t.client_cpu_s));
+    ins(out, "threads", t.threads);
+    ins(out, "client_threads", t.client_threads);
+    ins(
+        out,
+        "emulator_busy_pct",
+        t.emulator_busy
+            .map(|b| sys::round1(100.0 * b.as_secs_f64() / t.elapsed.as_secs_f64().max(1e-9))),
+    );
+}
+
 /// The single-client phases: connect/close, round trips, raw baseline, throughput (and under
-/// the drop fault), idle.
+/// the drop fault), idle. A phase that fails is reported (see [`report_phase`]) and the next
+/// one runs.
 fn run_single(
     args: &Args,
     server: &Server,
@@ -446,45 +556,38 @@ fn run_single(
 
     // 1. Connect and close.
     let phase = server.phase(chatty.clone(), &settings)?;
-    let mut connect = Samples::with_capacity(args.connects);
-    let mut close = Samples::with_capacity(args.connects);
-    for _ in 0..args.connects {
-        let cfg = phase
-            .config
-            .clone()
-            .session_id(flowai_socket::ids::random_hex());
-        let t0 = Instant::now();
-        let client = Client::connect(cfg)?;
-        connect.push(t0.elapsed());
-        let t1 = Instant::now();
-        client.close()?;
-        close.push(t1.elapsed());
-    }
-    ins(out, "connects", connect.len());
-    ins(out, "connect_ms_median", connect.quantile_ms(0.5));
-    ins(out, "connect_ms_p99", connect.quantile_ms(0.99));
-    ins(out, "connect_ms_max", connect.quantile_ms(1.0));
-    ins(out, "close_ms", close.quantile_ms(0.5));
-    ins(out, "close_ms_p99", close.quantile_ms(0.99));
-    ins(out, "close_ms_max", close.quantile_ms(1.0));
+    let measured = connect_close(&phase, args.connects);
+    report_phase(out, "connect", Some(measured), |(connect, close), o| {
+        ins(o, "connects", connect.len());
+        ins(o, "connect_ms_median", connect.quantile_ms(0.5));
+        ins(o, "connect_ms_p99", connect.quantile_ms(0.99));
+        ins(o, "connect_ms_max", connect.quantile_ms(1.0));
+        ins(o, "close_ms", close.quantile_ms(0.5));
+        ins(o, "close_ms_p99", close.quantile_ms(0.99));
+        ins(o, "close_ms_max", close.quantile_ms(1.0));
+    });
 
     // 2. Round trips.
-    let client = Client::connect(phase.config.clone())?;
-    let rtt = round_trips(&client, template, args.round_trips, stall)?;
-    client.close()?;
-    ins(out, "rtt_samples", rtt.len());
-    ins(out, "rtt_p50_us", rtt.quantile_us(0.5));
-    ins(out, "rtt_p99_us", rtt.quantile_us(0.99));
-    ins(out, "rtt_max_us", rtt.quantile_us(1.0));
+    let measured = Client::connect(phase.config.clone())
+        .map_err(BoxError::from)
+        .and_then(|client| {
+            let rtt = round_trips(&client, template, args.round_trips, stall)?;
+            client.close()?;
+            Ok(rtt)
+        });
+    report_phase(out, "round_trip", Some(measured), |rtt, o| {
+        ins(o, "rtt_samples", rtt.len());
+        ins(o, "rtt_p50_us", rtt.quantile_us(0.5));
+        ins(o, "rtt_p99_us", rtt.quantile_us(0.99));
+        ins(o, "rtt_max_us", rtt.quantile_us(1.0));
+    });
     ins(out, "rtt_replies", !args.no_reply);
     drop(phase);
 
     // 3. Raw baseline (never under faults).
-    let raw = if args.no_raw {
-        None
-    } else {
+    let measured = (!args.no_raw).then(|| {
         let phase = server.phase(quiet.clone(), &settings)?;
-        Some(raw::run(
+        raw::run(
             &|| phase.busy_micros(),
             &phase.config,
             template,
@@ -492,132 +595,88 @@ fn run_single(
             args.messages as u64,
             args.window as u64,
             stall,
-        )?)
-    };
-    ins(
-        out,
-        "raw_cpu_us_per_msg",
-        raw.as_ref()
-            .map(|r| sys::round1(r.cpu_s * 1e6 / r.delivered.max(1) as f64)),
-    );
-    ins(
-        out,
-        "raw_emulator_busy_pct",
-        raw.as_ref().and_then(|r| {
-            let busy = r.emulator_busy?.as_secs_f64();
-            Some(sys::round1(
-                100.0 * busy / r.elapsed.as_secs_f64().max(1e-9),
-            ))
-        }),
-    );
-    ins(
-        out,
-        "raw_msgs_per_sec",
-        raw.as_ref().map(|r| r.msgs_per_sec().round()),
-    );
-    ins(out, "raw_delivered", raw.as_ref().map(|r| r.delivered));
-    ins(
-        out,
-        "raw_rtt_p50_us",
-        raw.as_ref().and_then(|r| r.rtt.quantile_us(0.5)),
-    );
-    ins(
-        out,
-        "raw_rtt_p99_us",
-        raw.as_ref().and_then(|r| r.rtt.quantile_us(0.99)),
-    );
+        )
+    });
+    let raw = report_phase(out, "raw", measured, |r, o| {
+        ins(
+            o,
+            "raw_cpu_us_per_msg",
+            sys::round1(r.cpu_s * 1e6 / r.delivered.max(1) as f64),
+        );
+        ins(
+            o,
+            "raw_emulator_busy_pct",
+            r.emulator_busy.map(|busy| {
+                sys::round1(100.0 * busy.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))
+            }),
+        );
+        ins(o, "raw_msgs_per_sec", r.msgs_per_sec().round());
+        ins(o, "raw_delivered", r.delivered);
+        ins(o, "raw_rtt_p50_us", r.rtt.quantile_us(0.5));
+        ins(o, "raw_rtt_p99_us", r.rtt.quantile_us(0.99));
+    });
 
-    // 4. Throughput, fault-free, then under the drop fault if asked.
-    let fault_free = {
-        let phase = server.phase(quiet.clone(), &settings)?;
-        pipelined(&phase, template, args.messages, args.window, stall)?
-    };
-    let faulty = match args.drop_every.filter(|k| *k > 0) {
-        Some(k) => {
-            let phase = server.phase(quiet.clone(), &settings)?;
-            if let Some(e) = &phase.emulator {
-                e.faults().drop_after_frames(k);
-            }
-            Some(pipelined(
-                &phase,
-                template,
-                args.messages,
-                args.window,
-                stall,
-            )?)
-        }
-        None => None,
-    };
-    let main = faulty.as_ref().unwrap_or(&fault_free);
+    // 4. Throughput, fault-free, then under the drop fault if asked. The headline fields
+    //    (delivered, msgs_per_sec, ...) are those of the faulty run when there is one.
+    let drop_every = args.drop_every.filter(|k| *k > 0);
     ins(out, "messages", args.messages);
     ins(out, "window", args.window);
     ins(out, "drop_every", args.drop_every);
-    ins(out, "delivered", main.delivered);
-    ins(out, "duplicates", main.duplicates);
-    ins(out, "disconnects", main.disconnects);
-    ins(out, "msgs_per_sec", main.msgs_per_sec().round());
-    ins(out, "throughput_s", round3(main.elapsed.as_secs_f64()));
     ins(out, "throughput_replies", args.replies && !args.no_reply);
-    ins(
-        out,
-        "cpu_us_per_msg",
-        sys::round1(main.cpu_s * 1e6 / main.delivered.max(1) as f64),
-    );
-    ins(
-        out,
-        "client_cpu_us_per_msg",
-        sys::round1(main.client_cpu_s * 1e6 / main.delivered.max(1) as f64),
-    );
-    ins(out, "threads", main.threads);
-    ins(out, "client_threads", main.client_threads);
-    ins(
-        out,
-        "emulator_busy_pct",
-        main.emulator_busy
-            .map(|b| sys::round1(100.0 * b.as_secs_f64() / main.elapsed.as_secs_f64().max(1e-9))),
-    );
-    ins(
-        out,
-        "fault_free_msgs_per_sec",
-        fault_free.msgs_per_sec().round(),
-    );
+    let measured = server
+        .phase(quiet.clone(), &settings)
+        .and_then(|phase| pipelined(&phase, template, args.messages, args.window, stall));
+    let fault_free = report_phase(out, "throughput", Some(measured), |t, o| {
+        ins(o, "fault_free_msgs_per_sec", t.msgs_per_sec().round());
+        if drop_every.is_none() {
+            throughput_fields(t, o);
+        }
+    });
+    let measured = drop_every.map(|k| {
+        let phase = server.phase(quiet.clone(), &settings)?;
+        if let Some(e) = &phase.emulator {
+            e.faults().drop_after_frames(k);
+        }
+        pipelined(&phase, template, args.messages, args.window, stall)
+    });
+    let faulty = report_phase(out, "fault", measured, |t, o| {
+        if drop_every.is_some() {
+            throughput_fields(t, o);
+        }
+    });
+    let ff_rate = fault_free.as_ref().map(Throughput::msgs_per_sec);
     ins(
         out,
         "fault_ratio",
         faulty
             .as_ref()
-            .map(|f| round3(f.msgs_per_sec() / fault_free.msgs_per_sec().max(1e-9))),
+            .zip(ff_rate)
+            .map(|(f, ff)| round3(f.msgs_per_sec() / ff.max(1e-9))),
     );
     ins(
         out,
         "lib_raw_ratio",
         raw.as_ref()
-            .map(|r| round3(fault_free.msgs_per_sec() / r.msgs_per_sec().max(1e-9))),
+            .zip(ff_rate)
+            .map(|(r, ff)| round3(ff / r.msgs_per_sec().max(1e-9))),
     );
 
     // 5. Idle: one client, nothing to do.
-    let phase = server.phase(quiet, &settings)?;
-    let client = Client::connect(phase.config.clone())?;
-    while client.recv_timeout(Duration::from_millis(100))?.is_some() {}
     let idle = Duration::from_secs_f64(args.idle_secs.max(0.0));
-    // The census reads /proc for every thread: kept outside the measured window.
-    let census0 = sys::client_census(false);
-    let cpu0 = sys::cpu_seconds();
-    let t0 = Instant::now();
-    std::thread::sleep(idle);
-    let wall = t0.elapsed().as_secs_f64();
-    let cpu = sys::cpu_seconds() - cpu0;
-    let census = sys::client_census(false).since(&census0);
-    client.close()?;
-    let measured = !idle.is_zero();
-    ins(out, "idle_secs", round3(wall));
-    ins(out, "idle_cpu_pct", idle_pct(cpu, wall));
-    ins(out, "idle_wakeups", measured.then_some(census.wakeups));
-    ins(
-        out,
-        "idle_preemptions",
-        measured.then_some(census.preempted),
-    );
+    let measured = server
+        .phase(quiet, &settings)
+        .and_then(|phase| idle_client(&phase, idle));
+    report_phase(out, "idle", Some(measured), |m, o| {
+        let measured = !idle.is_zero();
+        ins(o, "idle_secs", round3(m.wall_s));
+        ins(o, "idle_cpu_pct", idle_pct(m.cpu_s, m.wall_s));
+        ins(o, "idle_wakeups", measured.then_some(m.census.wakeups));
+        ins(
+            o,
+            "idle_preemptions",
+            measured.then_some(m.census.preempted),
+        );
+    });
     ins(
         out,
         "keepalive_ms",
@@ -630,7 +689,8 @@ fn run_single(
     Ok(())
 }
 
-/// The scale phase (`--clients N`, N > 1) and its report fields.
+/// The scale phase (`--clients N`, N > 1) and its report fields; a failure is reported as
+/// `scale_error` with the fields null (see [`report_phase`]).
 fn run_scale(
     args: &Args,
     server: &Server,
@@ -665,12 +725,10 @@ fn run_scale(
         keepalive,
     };
     let pid = emulator.as_ref().and_then(ScaleServer::pid);
-    let r = scale::run(&config, template, &params, pid)?;
+    let measured = scale::run(&config, template, &params, pid);
     drop(emulator);
-    let n = r.clients.max(1) as f64;
-    let idle_wall = r.idle_wall.as_secs_f64().max(1e-9);
     ins(out, "mode", "scale");
-    ins(out, "clients", r.clients);
+    ins(out, "clients", args.clients);
     ins(
         out,
         "emulator",
@@ -686,6 +744,14 @@ fn run_scale(
         keepalive.map_or(0, |k| k.as_millis() as u64),
     );
     ins(out, "connect_threads", params.connect_threads);
+    report_phase(out, "scale", Some(measured), scale_fields);
+    Ok(())
+}
+
+/// The report fields of a scale run.
+fn scale_fields(r: &scale::ScaleResult, out: &mut Map<String, Value>) {
+    let n = r.clients.max(1) as f64;
+    let idle_wall = r.idle_wall.as_secs_f64().max(1e-9);
     ins(
         out,
         "connect_all_ms",
@@ -752,7 +818,6 @@ fn run_scale(
     ins(out, "close_ms_p99", r.close.quantile_ms(0.99));
     ins(out, "close_ms_max", r.close.quantile_ms(1.0));
     ins(out, "close_all_ms", round3(r.close_all.as_secs_f64() * 1e3));
-    Ok(())
 }
 
 /// Prints the report as a short table for people.
@@ -970,6 +1035,13 @@ fn print_table(r: &Value) {
             f("peak_rss_kib")
         ),
     );
+    if let Some(fields) = r.as_object() {
+        for (key, value) in fields {
+            if let (Some(phase), Some(error)) = (key.strip_suffix("_error"), value.as_str()) {
+                row("FAILED", format!("{phase} phase: {error}"));
+            }
+        }
+    }
 }
 
 /// 12345678 → "12,345,678".

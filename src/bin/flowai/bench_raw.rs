@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tungstenite::Message as WsMessage;
 
 /// What the raw loop measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawResult {
     /// Distinct traceIds acknowledged.
     pub delivered: u64,
