@@ -17,8 +17,9 @@ use tungstenite::{Connector, HandshakeError, WebSocket};
 /// A connected WebSocket as the I/O thread drives it.
 pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-/// What `socket.info` answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `socket.info` answered. Its `Debug` hides the secret and the endpoint's path (a
+/// single-use URL is a credential for 60 seconds).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SocketInfo {
     /// The single-use `ws://` or `wss://` URL, valid for 60 seconds.
     pub endpoint: String,
@@ -27,7 +28,8 @@ pub struct SocketInfo {
 }
 
 /// The ids sent with `socket.info` and the REST calls, as query parameters and headers.
-#[derive(Debug, Clone, Copy)]
+/// Its `Debug` hides the secret and the one-time token.
+#[derive(Clone, Copy)]
 pub struct Ids<'a> {
     /// The project's clientId.
     pub client_id: &'a str,
@@ -39,6 +41,27 @@ pub struct Ids<'a> {
     pub secret: Option<&'a str>,
     /// A one-time token, if any.
     pub ott: Option<&'a str>,
+}
+
+impl std::fmt::Debug for SocketInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketInfo")
+            .field("endpoint", &crate::secret::redact_url(&self.endpoint))
+            .field("secret", &crate::secret::opt(&self.secret))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Ids<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ids")
+            .field("client_id", &self.client_id)
+            .field("session_id", &self.session_id)
+            .field("thread_id", &self.thread_id)
+            .field("secret", &crate::secret::opt(&self.secret))
+            .field("ott", &crate::secret::opt(&self.ott))
+            .finish()
+    }
 }
 
 impl<'a> Ids<'a> {
@@ -216,7 +239,7 @@ pub fn fetch_socket_info(
     if !(endpoint.starts_with("ws://") || endpoint.starts_with("wss://")) {
         return Err(Error::Protocol(format!(
             "socket.info endpoint is not a ws:// or wss:// URL: {}",
-            snippet(endpoint)
+            snippet(&crate::secret::redact_url(endpoint))
         )));
     }
     Ok(SocketInfo {
@@ -261,9 +284,10 @@ fn tcp_connect(host: &str, port: u16, deadline: Instant, timeout: Duration) -> R
 /// non-blocking mode.
 pub fn connect_websocket(cfg: &Config, endpoint: &str, timeout: Duration) -> Result<Socket> {
     let deadline = Instant::now() + timeout;
-    let mut request = endpoint
-        .into_client_request()
-        .map_err(|e| Error::Protocol(format!("bad WebSocket URL {endpoint}: {e}")))?;
+    let mut request = endpoint.into_client_request().map_err(|e| {
+        let url = crate::secret::redact_url(endpoint);
+        Error::Protocol(format!("bad WebSocket URL {url}: {e}"))
+    })?;
     if let Some(origin) = &cfg.origin {
         let value = origin
             .parse()
@@ -274,7 +298,10 @@ pub fn connect_websocket(cfg: &Config, endpoint: &str, timeout: Duration) -> Res
     let secure = uri.scheme_str() == Some("wss");
     let host = uri
         .host()
-        .ok_or_else(|| Error::Protocol(format!("WebSocket URL has no host: {endpoint}")))?
+        .ok_or_else(|| {
+            let url = crate::secret::redact_url(endpoint);
+            Error::Protocol(format!("WebSocket URL has no host: {url}"))
+        })?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
