@@ -245,6 +245,14 @@ enum flowai_event_type
      * `flowai_config_set_pong_events`).
      */
     FLOWAI_EVENT_PONG = 16,
+    /**
+     * Events were not queued because the queue was full (`flowai_config_set_max_queued_events`
+     * or `flowai_config_set_max_queued_bytes`); `flowai_event_dropped` says how many. They
+     * came where this event stands. Acknowledgements among them still took effect
+     * (`flowai_client_wait_delivered` saw them); replies can be read back with
+     * `flowai_client_history`.
+     */
+    FLOWAI_EVENT_OVERFLOW = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -578,11 +586,22 @@ flowai_result flowai_config_set_max_outbox(flowai_config *config,
                                            size_t messages);
 
 /**
- * Sets the most events waiting to be received (default 10,000; above 0); when full the
- * client stops reading the socket until events are taken.
+ * Sets the most events waiting to be received (default 10,000; above 0). The client keeps
+ * reading when the queue is full (acknowledgements, pongs and the dead-peer check never wait
+ * for you): an event that does not fit is counted instead of queued, and the count arrives
+ * in its place as one `FLOWAI_EVENT_OVERFLOW`.
  */
 flowai_result flowai_config_set_max_queued_events(flowai_config *config,
                                                   size_t events);
+
+/**
+ * Sets the most bytes held in events waiting to be received (default 64 MiB, at least the
+ * max message size), counted on the text of the frames as received plus a small fixed size
+ * per event. Beyond it events are counted, not queued, as with
+ * `flowai_config_set_max_queued_events`.
+ */
+flowai_result flowai_config_set_max_queued_bytes(flowai_config *config,
+                                                 size_t bytes);
 
 /**
  * Sets the reconnect backoff: the first delay ceiling `min_ms` (default 100), the largest
@@ -644,7 +663,9 @@ flowai_result flowai_message_set_thread_id(flowai_message *message,
 
 /**
  * Sets the traceId echoed back in the `message.delivered` acknowledgement. Without it the
- * client assigns a unique, increasing one (returned by `flowai_client_send`).
+ * client assigns a unique, increasing one (returned by `flowai_client_send`). At most
+ * 2^53 - 1 (the largest integer a JavaScript server reads exactly): a larger one gives
+ * `FLOWAI_INVALID_ARGUMENT` and leaves the message unchanged.
  */
 flowai_result flowai_message_set_trace_id(flowai_message *message,
                                           uint64_t trace_id);
@@ -1044,6 +1065,12 @@ const char *flowai_event_thread_id(const flowai_event *event);
  * `…_NOT_DELIVERED`), or 0 when it has none (or `event` is NULL).
  */
 uint64_t flowai_event_trace_id(const flowai_event *event);
+
+/**
+ * How many events were not queued, for `FLOWAI_EVENT_OVERFLOW`; 0 for every other kind
+ * (and a NULL event).
+ */
+uint64_t flowai_event_dropped(const flowai_event *event);
 
 /**
  * The plain text of the event: a reply's fallback texts (one line per message), a server

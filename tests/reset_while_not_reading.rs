@@ -62,7 +62,10 @@ fn a_reset_while_the_queue_is_full_costs_no_cpu_and_is_reported_in_order() {
                 break;
             }
         }
-        assert!(matches!(last, Some(Event::Closed { .. })), "the end is reported");
+        assert!(
+            matches!(last, Some(Event::Closed { .. })),
+            "the end is reported"
+        );
         assert!(!typing.is_empty() && typing.len() <= 5, "{typing:?}");
         assert_eq!(
             typing,

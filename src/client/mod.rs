@@ -7,6 +7,7 @@ mod event;
 mod io;
 mod keepalive;
 mod outbox;
+mod queue;
 mod shared;
 mod waker;
 
@@ -24,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long `close()` waits for the I/O thread when it is stuck in a blocking handshake;
 /// after that the thread is left to finish on its own (it holds no user resources).
@@ -70,16 +71,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn first_trace_id() -> u64 {
-    // Milliseconds × 1000 keeps ids increasing across restarts and below 2^53, so a
-    // JavaScript server reads them exactly.
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    ms.saturating_mul(1000)
-}
-
 impl Client {
     /// Validates the config, fetches `socket.info`, opens the WebSocket (all bounded by the
     /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
@@ -87,7 +78,6 @@ impl Client {
         cfg.validate()?;
         let (cfg, secrets) = crate::state::prepare(cfg)?;
         let http = crate::handshake::http_agent(&cfg)?;
-        let (events_tx, events_rx) = crossbeam_channel::unbounded();
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -102,16 +92,14 @@ impl Client {
             delivered: Condvar::new(),
             sleepers: Condvar::new(),
             waker: waker::Waker::new()?,
-            events_tx,
-            events_rx,
+            events: queue::EventQueue::new(cfg.max_queued_events, cfg.max_queued_bytes),
             carried: Mutex::new(None),
             stopped_tx: Mutex::new(Some(stopped_tx)),
             stopped_rx,
             closing: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
             last_rx_us: AtomicU64::new(0),
             epoch: Instant::now(),
-            next_trace: AtomicU64::new(first_trace_id()),
+            next_trace: crate::ids::TraceIds::new(crate::ids::first_trace_id()),
             progress: AtomicU64::new(0),
             cfg,
         });
@@ -197,7 +185,13 @@ impl Client {
             .carried
             .lock()
             .map_or(0, |c| usize::from(c.is_some()));
-        self.shared.events_rx.len() + carried
+        self.shared.events.len() + carried
+    }
+
+    /// Bytes held by the events waiting to be received (bounded by
+    /// [`Config::max_queued_bytes`]).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.events.bytes()
     }
 
     fn check_open(&self) -> Result<()> {
@@ -225,7 +219,7 @@ impl Client {
         message.validate().map_err(Error::InvalidArgument)?;
         let trace = *message
             .trace_id
-            .get_or_insert_with(|| TraceId(self.shared.next_trace.fetch_add(1, Ordering::Relaxed)));
+            .get_or_insert_with(|| self.shared.next_trace.next());
         let mut nonced = None;
         if message.nonce.is_none() {
             message.nonce = self.secret(&message.thread_id);
@@ -233,10 +227,11 @@ impl Client {
                 nonced = Some(Box::new(message.clone()));
             }
         }
+        let thread = message.thread_id.clone();
         let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, frame, nonced)?;
+            st.outbox.push(trace, &thread, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
@@ -372,18 +367,10 @@ impl Client {
         }
     }
 
-    fn taken(&self, event: Event) -> Event {
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.shared.paused.load(Ordering::SeqCst) {
-            self.shared.waker.wake();
-        }
-        event
-    }
-
     /// Takes the next event without blocking; `Ok(None)` when none is queued.
     pub fn try_recv(&self) -> Result<Option<Event>> {
         match self.shared.take_event() {
-            Some(e) => Ok(Some(self.taken(e))),
+            Some(e) => Ok(Some(e)),
             None => self.check_open().map(|()| None),
         }
     }
@@ -395,7 +382,9 @@ impl Client {
             return Ok(Some(e));
         }
         crossbeam_channel::select! {
-            recv(self.shared.events_rx) -> e => Ok(e.ok().map(|e| self.taken(e))),
+            recv(self.shared.events.receiver()) -> e => {
+                Ok(e.ok().map(|e| self.shared.events.accept(e)))
+            }
             recv(self.shared.stopped_rx) -> _ => self.try_recv()?.map_or_else(
                 || self.check_open().map(|()| None),
                 |e| Ok(Some(e)),

@@ -11,16 +11,16 @@ const LOST_MEMORY: usize = 10_000;
 /// The outbox: every `message.send` frame stays here until acknowledged. Frames before the
 /// write cursor have been written on the current connection; a reconnect rewinds the cursor
 /// (at-least-once) or forgets the written ones as lost (at-most-once).
-/// One waiting message: its traceId, its frame, and the message itself when the client filled
-/// in the thread's nonce (so a re-send after a new secret carries the new one).
-#[derive(Debug)]
+/// One waiting message: its traceId and threadId, its frame, and the message itself when the
+/// client filled in the thread's nonce (so a re-send after a new secret carries the new one).
+/// No `Debug`: frames carry nonces.
 struct Entry {
     trace: TraceId,
+    thread: Box<str>,
     frame: Arc<str>,
     nonced: Option<Box<Message>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct Outbox {
     entries: BTreeMap<u64, Entry>,
     by_trace: HashMap<TraceId, u64>,
@@ -50,6 +50,7 @@ impl Outbox {
     pub(crate) fn push(
         &mut self,
         trace: TraceId,
+        thread: &str,
         frame: Arc<str>,
         nonced: Option<Box<Message>>,
     ) -> Result<()> {
@@ -68,6 +69,7 @@ impl Outbox {
             seq,
             Entry {
                 trace,
+                thread: thread.into(),
                 frame,
                 nonced,
             },
@@ -86,15 +88,23 @@ impl Outbox {
         self.cursor = self.next_seq;
     }
 
-    /// Records an acknowledgement; false when the traceId was not waiting.
-    pub(crate) fn ack(&mut self, trace: TraceId) -> bool {
-        match self.by_trace.remove(&trace) {
-            Some(seq) => {
-                self.entries.remove(&seq);
-                true
-            }
-            None => false,
+    /// Records an acknowledgement of `trace` on `thread` (when the server echoed the
+    /// threadId: an ack naming another thread is someone else's message with the same
+    /// traceId). False when no such message was waiting.
+    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<&str>) -> bool {
+        let Some(&seq) = self.by_trace.get(&trace) else {
+            return false;
+        };
+        let ours = match (self.entries.get(&seq), thread) {
+            (Some(entry), Some(thread)) => *entry.thread == *thread,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if ours {
+            self.by_trace.remove(&trace);
+            self.entries.remove(&seq);
         }
+        ours
     }
 
     /// After a lost connection: re-send everything (at-least-once), or give up on what was
@@ -180,12 +190,13 @@ mod tests {
     fn at_least_once_resends_unacked_in_order() {
         let mut o = Outbox::new(10, true);
         for i in 1..=3 {
-            o.push(TraceId(i), format!("m{i}").into(), None).unwrap();
+            o.push(TraceId(i), "t", format!("m{i}").into(), None)
+                .unwrap();
         }
         assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
         assert!(frames(&mut o).is_empty());
-        assert!(o.ack(TraceId(2)));
-        assert!(!o.ack(TraceId(2)));
+        assert!(o.ack(TraceId(2), Some("t")));
+        assert!(!o.ack(TraceId(2), Some("t")));
         assert!(o.rewind().is_empty());
         assert_eq!(frames(&mut o), ["m1", "m3"]);
     }
@@ -193,9 +204,9 @@ mod tests {
     #[test]
     fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
         let mut o = Outbox::new(10, false);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         frames(&mut o);
-        o.push(TraceId(2), "b".into(), None).unwrap();
+        o.push(TraceId(2), "t", "b".into(), None).unwrap();
         assert_eq!(o.rewind(), [TraceId(1)]);
         assert!(o.was_lost(TraceId(1)));
         assert_eq!(frames(&mut o), ["b"]);
@@ -207,9 +218,9 @@ mod tests {
         let mut message = Message::text("hi").thread("t");
         message.nonce = Some("old".into());
         let frame = Outbound::MessageSend(message.clone()).to_json();
-        o.push(TraceId(1), frame.into(), Some(Box::new(message)))
+        o.push(TraceId(1), "t", frame.into(), Some(Box::new(message)))
             .unwrap();
-        o.push(TraceId(2), "user-set nonce, kept".into(), None)
+        o.push(TraceId(2), "t", "user-set nonce, kept".into(), None)
             .unwrap();
         assert!(frames(&mut o)[0].contains("\"nonce\":\"old\""));
         o.rewind();
@@ -221,17 +232,31 @@ mod tests {
     }
 
     #[test]
+    fn an_ack_naming_another_thread_is_not_ours() {
+        let mut o = Outbox::new(10, true);
+        o.push(TraceId(7), "mine", "m".into(), None).unwrap();
+        assert!(!o.ack(TraceId(7), Some("theirs")));
+        assert!(o.is_pending(TraceId(7)));
+        assert!(o.ack(TraceId(7), Some("mine")));
+        o.push(TraceId(8), "mine", "m".into(), None).unwrap();
+        assert!(
+            o.ack(TraceId(8), None),
+            "an ack without a threadId matches on traceId"
+        );
+    }
+
+    #[test]
     fn full_or_duplicate_is_refused_not_dropped() {
         let mut o = Outbox::new(1, true);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(2), "b".into(), None),
+            o.push(TraceId(2), "t", "b".into(), None),
             Err(Error::OutboxFull(1))
         ));
         let mut o = Outbox::new(5, true);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(1), "b".into(), None),
+            o.push(TraceId(1), "t", "b".into(), None),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(o.len(), 1);

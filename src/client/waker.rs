@@ -46,26 +46,13 @@ impl Waker {
     }
 }
 
-/// Waits until the socket is readable (if `read`), writable (if `write`), the waker fires, or
+/// Waits until the socket is readable (or writable, if `write`), the waker fires, or
 /// `timeout_ms` passes (-1: no timeout).
-pub(crate) fn poll(
-    sock: RawFd,
-    read: bool,
-    write: bool,
-    waker: RawFd,
-    timeout_ms: i32,
-) -> std::io::Result<()> {
-    let mut events = 0;
-    if read {
-        events |= libc::POLLIN;
-    }
+pub(crate) fn poll(sock: RawFd, write: bool, waker: RawFd, timeout_ms: i32) -> std::io::Result<()> {
+    let mut events = libc::POLLIN;
     if write {
         events |= libc::POLLOUT;
     }
-    // With no interest in the socket it is left out of the set (a negative fd is ignored):
-    // poll reports errors and hang-ups even for an empty interest set, and a reset while
-    // reading is paused would otherwise wake us at once, again and again.
-    let sock = if events == 0 { -1 } else { sock };
     let mut fds = [
         libc::pollfd {
             fd: sock,
