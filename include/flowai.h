@@ -1031,9 +1031,14 @@ const char *flowai_client_session_id(const flowai_client *client);
 /**
  * Closes the connection (a WebSocket close frame when connected), stops the callback (if
  * any: it is not called again once this returns, unless this runs inside it) and joins the
- * client's threads. Prompt whatever the keepalive interval; does not wait for unacknowledged
- * messages (call `flowai_client_flush` first for that). Idempotent: closing again returns
- * `FLOWAI_OK`. Every other call on the client then returns `FLOWAI_CLOSED`.
+ * client's threads. First every call blocked on the client, on any thread and inside the
+ * callback too (`flowai_client_recv`, `flowai_client_wait_delivered`,
+ * `flowai_client_flush`), is woken and returns `FLOWAI_CLOSED`; then the threads are
+ * joined. Callable from any thread, including from inside the callback; returns within
+ * milliseconds whatever the keepalive interval or the timeouts of the blocked calls; does
+ * not wait for unacknowledged messages (call `flowai_client_flush` first for that).
+ * Idempotent: closing again returns `FLOWAI_OK`. Every other call on the client then
+ * returns `FLOWAI_CLOSED`.
  */
 flowai_result flowai_client_close(const flowai_client *client);
 

@@ -408,17 +408,20 @@ impl Client {
     }
 
     /// Closes the connection (a WebSocket close frame when connected) and joins the threads.
-    /// Prompt whatever the keepalive interval; idempotent; also done on drop. Messages not
-    /// yet acknowledged are not waited for: call [`Client::flush`] first for that.
+    /// First every blocked call on the client (`recv`, `wait_delivered`, `flush`, on any
+    /// thread, in a [`Dispatcher`] handler too) is woken and returns
+    /// [`Error::AlreadyClosed`]; then the threads are joined. Callable from any thread,
+    /// including from inside a handler; prompt whatever the keepalive interval; idempotent;
+    /// also done on drop. Messages not yet acknowledged are not waited for: call
+    /// [`Client::flush`] first for that.
     pub fn close(&self) -> Result<()> {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         // Taking the lock once orders the flag before any waiter's check-then-wait, so no
-        // sleeper can miss the notification below.
+        // sleeper can miss the notifications `stop` sends (it also wakes blocked `recv`s).
         drop(self.shared.lock());
-        self.shared.sleepers.notify_all();
-        self.shared.delivered.notify_all();
+        self.shared.stop("closed by the user".into());
         self.shared.waker.wake();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         let io_finished = self.io_done.recv_timeout(CLOSE_JOIN_LIMIT).is_ok();
@@ -429,7 +432,6 @@ impl Client {
             }
             let _ = handle.join();
         }
-        self.shared.stop("closed by the user".into());
         Ok(())
     }
 }
