@@ -5,34 +5,19 @@
 
 mod common;
 
-use flowai_socket::{Client, Event, Message, TraceId};
-use std::collections::VecDeque;
+use flowai_socket::{Client, Event, Message};
 use std::time::Duration;
 
 #[test]
 fn a_send_only_program_runs_to_the_end_at_max_queued_events_10() {
     common::watchdog(Duration::from_secs(120), || {
         const MESSAGES: usize = 30_000;
-        const WINDOW: usize = 500;
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator).max_queued_events(10);
         let client = Client::connect(cfg).unwrap();
-        let mut in_flight: VecDeque<TraceId> = VecDeque::new();
-        for i in 0..MESSAGES {
-            if in_flight.len() == WINDOW {
-                let oldest = in_flight.pop_front().unwrap();
-                client
-                    .wait_delivered(oldest, Duration::from_secs(10))
-                    .unwrap_or_else(|e| panic!("message {} of {MESSAGES}: {e}", i - WINDOW));
-            }
-            in_flight.push_back(client.send(Message::text(format!("m{i}"))).unwrap());
+        common::send_windowed(&client, MESSAGES, 500, |_| {
             assert!(client.queued_events() <= 11, "{}", client.queued_events());
-        }
-        for trace in in_flight {
-            client
-                .wait_delivered(trace, Duration::from_secs(10))
-                .unwrap();
-        }
+        });
         // Every event is accounted for: taken, or counted by an overflow report.
         let replies = emulator.wait_for(
             |s| s.replies_sent >= MESSAGES as u64,
