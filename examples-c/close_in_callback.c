@@ -14,22 +14,13 @@
  */
 #include <flowai.h>
 
+#include "expect.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: expected %s; last error: %s\n", __FILE__, __LINE__, #cond,  \
-                    flowai_last_error());                                                      \
-        }                                                                                      \
-    } while (0)
 
 static double now_ms(void) {
     struct timespec ts;
@@ -78,7 +69,7 @@ static uint64_t send_one(flowai_client *c, const char *speech) {
     flowai_message *m = flowai_message_new();
     flowai_message_set_speech(m, speech);
     uint64_t trace = 0;
-    CHECK(flowai_client_send(c, m, &trace) == FLOWAI_OK);
+    EXPECT(flowai_client_send(c, m, &trace) == FLOWAI_OK);
     flowai_message_free(m);
     return trace;
 }
@@ -115,10 +106,10 @@ static void on_event_close(void *user_data, const flowai_event *event) {
 static flowai_client *connect_client(const char *base_url) {
     flowai_config *cfg = NULL;
     flowai_client *c = NULL;
-    CHECK(flowai_config_new("close-in-callback", &cfg) == FLOWAI_OK);
-    CHECK(flowai_config_set_base_url(cfg, base_url) == FLOWAI_OK);
-    CHECK(flowai_config_set_thread_id(cfg, "close.thread") == FLOWAI_OK);
-    CHECK(flowai_client_connect(cfg, &c) == FLOWAI_OK);
+    EXPECT(flowai_config_new("close-in-callback", &cfg) == FLOWAI_OK);
+    EXPECT(flowai_config_set_base_url(cfg, base_url) == FLOWAI_OK);
+    EXPECT(flowai_config_set_thread_id(cfg, "close.thread") == FLOWAI_OK);
+    EXPECT(flowai_client_connect(cfg, &c) == FLOWAI_OK);
     flowai_config_free(cfg);
     return c;
 }
@@ -144,16 +135,16 @@ static void closed_from_another_thread(const char *base_url) {
         return;
     }
     init(&s, c);
-    CHECK(flowai_client_set_callback(c, on_event_wait, &s) == FLOWAI_OK);
-    CHECK(wait_flag(&s, &s.started));
+    EXPECT(flowai_client_set_callback(c, on_event_wait, &s) == FLOWAI_OK);
+    EXPECT(wait_flag(&s, &s.started));
     struct timespec settle = {0, 100 * 1000 * 1000}; /* let the callback enter its wait */
     nanosleep(&settle, NULL);
     double t0 = now_ms();
     flowai_result rc = flowai_client_close(c);
     double close_ms = now_ms() - t0;
-    CHECK(rc == FLOWAI_OK);
-    CHECK(wait_flag(&s, &s.done));
-    CHECK(s.rc == FLOWAI_CLOSED);
+    EXPECT(rc == FLOWAI_OK);
+    EXPECT(wait_flag(&s, &s.done));
+    EXPECT(s.rc == FLOWAI_CLOSED);
     printf("close_in_callback: from another thread: close took %.3f ms; the callback's wait "
            "returned %s after %.3f ms\n",
            close_ms, code_name(s.rc), s.call_ms);
@@ -186,14 +177,14 @@ static void closed_from_inside_the_callback(const char *base_url) {
     struct timespec settle = {0, 100 * 1000 * 1000}; /* let the thread enter its wait */
     nanosleep(&settle, NULL);
     /* The callback starts with the queued FLOWAI_EVENT_CONNECTED and closes at once. */
-    CHECK(flowai_client_set_callback(c, on_event_close, &s) == FLOWAI_OK);
-    CHECK(wait_flag(&s, &s.done));
-    CHECK(s.rc == FLOWAI_OK);
+    EXPECT(flowai_client_set_callback(c, on_event_close, &s) == FLOWAI_OK);
+    EXPECT(wait_flag(&s, &s.done));
+    EXPECT(s.rc == FLOWAI_OK);
     double t0 = now_ms();
     pthread_join(blocked, NULL);
     double join_ms = now_ms() - t0;
-    CHECK(w.rc == FLOWAI_CLOSED);
-    CHECK(flowai_client_close(c) == FLOWAI_OK); /* idempotent */
+    EXPECT(w.rc == FLOWAI_CLOSED);
+    EXPECT(flowai_client_close(c) == FLOWAI_OK); /* idempotent */
     printf("close_in_callback: from inside the callback: close took %.3f ms; the other "
            "thread's wait returned %s (joined %.3f ms after)\n",
            s.call_ms, code_name(w.rc), join_ms);

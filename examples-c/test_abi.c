@@ -11,6 +11,8 @@
  */
 #include <flowai.h>
 
+#include "expect.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,31 +22,6 @@
 
 /* Bigger than the emulator's default upload limit (1 MiB): refused with HTTP 413. */
 #define TOO_LARGE_BYTES (1536u * 1024u)
-
-static int failures = 0;
-static int checks = 0;
-
-#define EXPECT_CODE(call, want)                                                                \
-    do {                                                                                       \
-        flowai_result got_ = (call);                                                           \
-        checks++;                                                                              \
-        if (got_ != (want)) {                                                                  \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %s; last error: %s\n",       \
-                    __FILE__, __LINE__, #call, (unsigned)got_, flowai_result_str(got_), #want, \
-                    flowai_last_error());                                                      \
-        }                                                                                      \
-    } while (0)
-
-#define EXPECT(cond)                                                                           \
-    do {                                                                                       \
-        checks++;                                                                              \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: expected %s; last error: %s\n", __FILE__, __LINE__, #cond,  \
-                    flowai_last_error());                                                      \
-        }                                                                                      \
-    } while (0)
 
 #define OK(call) EXPECT_CODE(call, FLOWAI_OK)
 #define NUL(call) EXPECT_CODE(call, FLOWAI_NULL_ARGUMENT)
