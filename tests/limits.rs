@@ -21,11 +21,16 @@ fn a_full_outbox_refuses_send_and_drops_nothing() {
         let full = client.send(Message::text("one too many"));
         assert!(matches!(full, Err(Error::OutboxFull(50))), "{full:?}");
         assert!(full.unwrap_err().is_retryable());
+        // Every message has reached the black hole before it closes (on a busy machine the
+        // I/O thread may still be writing; a message written later would be acknowledged).
+        assert!(emulator.wait_for(|s| s.frames_received >= 50, Duration::from_secs(10)));
         emulator.faults().black_hole(false);
-        // The black hole swallowed the first writes: drop the connection so they are re-sent.
+        // The black hole swallowed the first writes: drop the connection at the next frame
+        // (a control frame: the outbox is still full) so they are re-sent.
         emulator.faults().drop_after_frames(1);
         client.send(Message::text("x")).unwrap_err();
-        std::thread::sleep(Duration::from_millis(100));
+        client.noticed("", true).unwrap();
+        assert!(emulator.wait_for(|s| s.dropped_by_fault >= 1, Duration::from_secs(10)));
         emulator.faults().drop_after_frames(0);
         for t in traces {
             client.wait_delivered(t, Duration::from_secs(20)).unwrap();

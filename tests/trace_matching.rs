@@ -103,15 +103,22 @@ fn trace_ids_above_2_pow_53_are_refused_with_a_clear_error() {
         let Err(flowai_socket::Error::InvalidArgument(why)) = refused else {
             panic!("{refused:?}");
         };
-        assert!(why.contains("2^53") && why.contains(&too_big.to_string()), "{why}");
+        assert!(
+            why.contains("2^53") && why.contains(&too_big.to_string()),
+            "{why}"
+        );
         let refused = client.send_json(&format!(r#"{{"speech":"x","traceId":{too_big}}}"#));
         assert!(
             matches!(refused, Err(flowai_socket::Error::InvalidArgument(_))),
             "{refused:?}"
         );
         assert_eq!(client.pending(), 0, "nothing was queued");
-        let largest = client.send(Message::text("x").trace(TraceId::MAX.0)).unwrap();
-        client.wait_delivered(largest, Duration::from_secs(5)).unwrap();
+        let largest = client
+            .send(Message::text("x").trace(TraceId::MAX.0))
+            .unwrap();
+        client
+            .wait_delivered(largest, Duration::from_secs(5))
+            .unwrap();
     });
 }
 
@@ -136,7 +143,10 @@ fn automatic_trace_ids_of_clients_started_together_on_one_thread_never_collide()
         for c in clients {
             for trace in c.join().unwrap() {
                 assert!(trace <= TraceId::MAX, "{trace}");
-                assert!(all.insert(trace), "traceId {trace} used twice on one thread");
+                assert!(
+                    all.insert(trace),
+                    "traceId {trace} used twice on one thread"
+                );
             }
         }
     });
@@ -155,8 +165,14 @@ fn an_ack_of_the_same_trace_id_in_another_thread_is_not_taken_for_ours() {
             matches!(e, Event::Delivered(_))
         });
         assert_eq!(event.thread_id(), Some("someone.else"));
-        assert_eq!(client.pending(), 1, "still waiting for our own acknowledgement");
-        client.wait_delivered(trace, Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            client.pending(),
+            1,
+            "still waiting for our own acknowledgement"
+        );
+        client
+            .wait_delivered(trace, Duration::from_secs(5))
+            .unwrap();
         let (event, _) = common::wait_event(&client, Duration::from_secs(5), |e| {
             matches!(e, Event::Delivered(_))
         });

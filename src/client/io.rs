@@ -3,6 +3,7 @@
 
 use super::backoff;
 use super::event::Event;
+use super::outbox::thread_key;
 use super::queue::keep;
 use super::shared::{Link, Shared};
 use super::waker::poll;
@@ -372,6 +373,7 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
         shared.emit_frame(&text);
         return Ok(());
     };
+    let mut ack = None;
     match &inbound {
         Inbound::Pong => {
             shared.progress.fetch_add(1, Ordering::AcqRel);
@@ -380,18 +382,21 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
             }
         }
         Inbound::Delivered { delivered, .. } => {
-            if let Some(trace) = delivered.trace_id {
-                let thread = delivered.thread_id.as_deref();
-                if shared.lock().outbox.ack(trace, thread) {
-                    shared.progress.fetch_add(1, Ordering::AcqRel);
-                    shared.delivered.notify_all();
-                }
-            }
+            let thread = delivered.thread_id.as_deref().map(thread_key);
+            ack = delivered.trace_id.map(|trace| (trace, thread));
         }
         Inbound::SecretGenerated(secret) => adopt_secret(shared, secret.clone()),
         _ => {}
     }
     shared.emit(Event::from_inbound(inbound));
+    // The acknowledgement takes effect after its event is queued (or counted), so a
+    // `wait_delivered` that returns is followed by the `Delivered` in the queue.
+    if let Some((trace, thread)) = ack {
+        if shared.lock().outbox.ack(trace, thread) {
+            shared.progress.fetch_add(1, Ordering::AcqRel);
+            shared.delivered.notify_all();
+        }
+    }
     Ok(())
 }
 

@@ -227,11 +227,11 @@ impl Client {
                 nonced = Some(Box::new(message.clone()));
             }
         }
-        let thread = message.thread_id.clone();
+        let thread = outbox::thread_key(&message.thread_id);
         let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, &thread, frame, nonced)?;
+            st.outbox.push(trace, thread, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in

@@ -11,12 +11,21 @@ const LOST_MEMORY: usize = 10_000;
 /// The outbox: every `message.send` frame stays here until acknowledged. Frames before the
 /// write cursor have been written on the current connection; a reconnect rewinds the cursor
 /// (at-least-once) or forgets the written ones as lost (at-most-once).
+/// What identifies a threadId in the outbox: a 64-bit hash, so that no message costs an
+/// allocation for it (two threads of one client would need the same traceId in flight and
+/// colliding hashes to be confused).
+pub(crate) fn thread_key(thread_id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(thread_id)
+}
+
 /// One waiting message: its traceId and threadId, its frame, and the message itself when the
 /// client filled in the thread's nonce (so a re-send after a new secret carries the new one).
 /// No `Debug`: frames carry nonces.
 struct Entry {
     trace: TraceId,
-    thread: Box<str>,
+    /// A hash of the threadId (see [`thread_key`]): compared with the echoed one.
+    thread: u64,
     frame: Arc<str>,
     nonced: Option<Box<Message>>,
 }
@@ -50,7 +59,7 @@ impl Outbox {
     pub(crate) fn push(
         &mut self,
         trace: TraceId,
-        thread: &str,
+        thread: u64,
         frame: Arc<str>,
         nonced: Option<Box<Message>>,
     ) -> Result<()> {
@@ -69,7 +78,7 @@ impl Outbox {
             seq,
             Entry {
                 trace,
-                thread: thread.into(),
+                thread,
                 frame,
                 nonced,
             },
@@ -88,23 +97,22 @@ impl Outbox {
         self.cursor = self.next_seq;
     }
 
-    /// Records an acknowledgement of `trace` on `thread` (when the server echoed the
-    /// threadId: an ack naming another thread is someone else's message with the same
-    /// traceId). False when no such message was waiting.
-    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<&str>) -> bool {
+    /// Records an acknowledgement of `trace` on the thread with this [`thread_key`] (when the
+    /// server echoed the threadId: an ack naming another thread is someone else's message
+    /// with the same traceId). False when no such message was waiting.
+    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<u64>) -> bool {
+        use std::collections::btree_map::Entry as Slot;
         let Some(&seq) = self.by_trace.get(&trace) else {
             return false;
         };
-        let ours = match (self.entries.get(&seq), thread) {
-            (Some(entry), Some(thread)) => *entry.thread == *thread,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if ours {
-            self.by_trace.remove(&trace);
-            self.entries.remove(&seq);
+        match self.entries.entry(seq) {
+            Slot::Occupied(e) if thread.map_or(true, |t| e.get().thread == t) => {
+                e.remove();
+                self.by_trace.remove(&trace);
+                true
+            }
+            _ => false,
         }
-        ours
     }
 
     /// After a lost connection: re-send everything (at-least-once), or give up on what was
@@ -190,13 +198,13 @@ mod tests {
     fn at_least_once_resends_unacked_in_order() {
         let mut o = Outbox::new(10, true);
         for i in 1..=3 {
-            o.push(TraceId(i), "t", format!("m{i}").into(), None)
+            o.push(TraceId(i), thread_key("t"), format!("m{i}").into(), None)
                 .unwrap();
         }
         assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
         assert!(frames(&mut o).is_empty());
-        assert!(o.ack(TraceId(2), Some("t")));
-        assert!(!o.ack(TraceId(2), Some("t")));
+        assert!(o.ack(TraceId(2), Some(thread_key("t"))));
+        assert!(!o.ack(TraceId(2), Some(thread_key("t"))));
         assert!(o.rewind().is_empty());
         assert_eq!(frames(&mut o), ["m1", "m3"]);
     }
@@ -204,9 +212,11 @@ mod tests {
     #[test]
     fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
         let mut o = Outbox::new(10, false);
-        o.push(TraceId(1), "t", "a".into(), None).unwrap();
+        o.push(TraceId(1), thread_key("t"), "a".into(), None)
+            .unwrap();
         frames(&mut o);
-        o.push(TraceId(2), "t", "b".into(), None).unwrap();
+        o.push(TraceId(2), thread_key("t"), "b".into(), None)
+            .unwrap();
         assert_eq!(o.rewind(), [TraceId(1)]);
         assert!(o.was_lost(TraceId(1)));
         assert_eq!(frames(&mut o), ["b"]);
@@ -218,10 +228,20 @@ mod tests {
         let mut message = Message::text("hi").thread("t");
         message.nonce = Some("old".into());
         let frame = Outbound::MessageSend(message.clone()).to_json();
-        o.push(TraceId(1), "t", frame.into(), Some(Box::new(message)))
-            .unwrap();
-        o.push(TraceId(2), "t", "user-set nonce, kept".into(), None)
-            .unwrap();
+        o.push(
+            TraceId(1),
+            thread_key("t"),
+            frame.into(),
+            Some(Box::new(message)),
+        )
+        .unwrap();
+        o.push(
+            TraceId(2),
+            thread_key("t"),
+            "user-set nonce, kept".into(),
+            None,
+        )
+        .unwrap();
         assert!(frames(&mut o)[0].contains("\"nonce\":\"old\""));
         o.rewind();
         let secrets = HashMap::from([("t".to_string(), "new".to_string())]);
@@ -234,11 +254,13 @@ mod tests {
     #[test]
     fn an_ack_naming_another_thread_is_not_ours() {
         let mut o = Outbox::new(10, true);
-        o.push(TraceId(7), "mine", "m".into(), None).unwrap();
-        assert!(!o.ack(TraceId(7), Some("theirs")));
+        o.push(TraceId(7), thread_key("mine"), "m".into(), None)
+            .unwrap();
+        assert!(!o.ack(TraceId(7), Some(thread_key("theirs"))));
         assert!(o.is_pending(TraceId(7)));
-        assert!(o.ack(TraceId(7), Some("mine")));
-        o.push(TraceId(8), "mine", "m".into(), None).unwrap();
+        assert!(o.ack(TraceId(7), Some(thread_key("mine"))));
+        o.push(TraceId(8), thread_key("mine"), "m".into(), None)
+            .unwrap();
         assert!(
             o.ack(TraceId(8), None),
             "an ack without a threadId matches on traceId"
@@ -248,15 +270,17 @@ mod tests {
     #[test]
     fn full_or_duplicate_is_refused_not_dropped() {
         let mut o = Outbox::new(1, true);
-        o.push(TraceId(1), "t", "a".into(), None).unwrap();
+        o.push(TraceId(1), thread_key("t"), "a".into(), None)
+            .unwrap();
         assert!(matches!(
-            o.push(TraceId(2), "t", "b".into(), None),
+            o.push(TraceId(2), thread_key("t"), "b".into(), None),
             Err(Error::OutboxFull(1))
         ));
         let mut o = Outbox::new(5, true);
-        o.push(TraceId(1), "t", "a".into(), None).unwrap();
+        o.push(TraceId(1), thread_key("t"), "a".into(), None)
+            .unwrap();
         assert!(matches!(
-            o.push(TraceId(1), "t", "b".into(), None),
+            o.push(TraceId(1), thread_key("t"), "b".into(), None),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(o.len(), 1);

@@ -47,11 +47,18 @@ impl Item {
     }
 }
 
-/// The queue and its counters.
+/// A counter on a cache line of its own: the I/O thread and the taker each write one, so
+/// neither invalidates the other's line on every event.
+#[repr(align(64))]
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+/// The queue and its counters. The bytes held are those pushed minus those taken.
 pub(crate) struct EventQueue {
     tx: Sender<Queued>,
     rx: Receiver<Queued>,
-    bytes: AtomicUsize,
+    pushed: Counter,
+    taken: Counter,
     dropped: AtomicU64,
     max_events: usize,
     max_bytes: usize,
@@ -63,7 +70,8 @@ impl EventQueue {
         EventQueue {
             tx,
             rx,
-            bytes: AtomicUsize::new(0),
+            pushed: Counter::default(),
+            taken: Counter::default(),
             dropped: AtomicU64::new(0),
             max_events,
             max_bytes,
@@ -71,7 +79,7 @@ impl EventQueue {
     }
 
     fn push(&self, item: Item, cost: usize) {
-        self.bytes.fetch_add(cost, Ordering::AcqRel);
+        self.pushed.0.fetch_add(cost, Ordering::AcqRel);
         // The receiver lives in `self`, so sending cannot fail.
         let _ = self.tx.send(Queued { item, cost });
     }
@@ -80,10 +88,18 @@ impl EventQueue {
     /// [`Event::Overflow`]. It costs nothing against the limits: there is at most one
     /// between any two other events.
     fn report_dropped(&self) {
-        let dropped = self.dropped.swap(0, Ordering::AcqRel);
-        if dropped > 0 {
+        if let Some(dropped) = self.take_dropped() {
             self.push(Item::Event(Event::Overflow { dropped }), 0);
         }
+    }
+
+    /// The count of events dropped since the last report, reset to zero; `None` when none
+    /// were (a plain load on the usual path).
+    fn take_dropped(&self) -> Option<u64> {
+        if self.dropped.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        Some(self.dropped.swap(0, Ordering::AcqRel)).filter(|n| *n > 0)
     }
 
     /// Queues an item when it fits in both limits (an empty queue takes any one item), after
@@ -92,8 +108,7 @@ impl EventQueue {
     pub(crate) fn offer(&self, item: Item) -> bool {
         let cost = item.cost();
         let fits = self.rx.is_empty()
-            || (self.rx.len() < self.max_events
-                && self.bytes.load(Ordering::Acquire) + cost <= self.max_bytes);
+            || (self.rx.len() < self.max_events && self.bytes() + cost <= self.max_bytes);
         if fits {
             self.report_dropped();
             self.push(item, cost);
@@ -123,7 +138,7 @@ impl EventQueue {
 
     /// Takes one received item off the books and turns it into its event.
     pub(crate) fn accept(&self, queued: Queued) -> Event {
-        self.bytes.fetch_sub(queued.cost, Ordering::AcqRel);
+        self.taken.0.fetch_add(queued.cost, Ordering::AcqRel);
         match queued.item {
             Item::Event(event) => event,
             Item::Frame(text) => event_of_frame(&text),
@@ -135,10 +150,9 @@ impl EventQueue {
     pub(crate) fn try_take(&self) -> Option<Event> {
         match self.rx.try_recv() {
             Ok(queued) => Some(self.accept(queued)),
-            Err(_) => {
-                let dropped = self.dropped.swap(0, Ordering::AcqRel);
-                (dropped > 0).then_some(Event::Overflow { dropped })
-            }
+            Err(_) => self
+                .take_dropped()
+                .map(|dropped| Event::Overflow { dropped }),
         }
     }
 
@@ -149,7 +163,9 @@ impl EventQueue {
 
     /// Bytes held by the events waiting.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes.load(Ordering::Acquire)
+        // Read `taken` first: it never passes `pushed`, so the difference cannot underflow.
+        let taken = self.taken.0.load(Ordering::Acquire);
+        self.pushed.0.load(Ordering::Acquire).saturating_sub(taken)
     }
 }
 
