@@ -3,7 +3,6 @@
 
 use super::backoff;
 use super::event::Event;
-use super::outbox::thread_key;
 use super::queue::keep;
 use super::shared::{Link, Shared};
 use super::waker::poll;
@@ -373,29 +372,38 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
         shared.emit_frame(&text);
         return Ok(());
     };
-    let mut ack = None;
-    match &inbound {
+    match inbound {
         Inbound::Pong => {
             shared.progress.fetch_add(1, Ordering::AcqRel);
-            if !shared.cfg.pong_events {
-                return Ok(());
+            if shared.cfg.pong_events {
+                shared.emit(Event::Pong);
             }
         }
-        Inbound::Delivered { delivered, .. } => {
-            let thread = delivered.thread_id.as_deref().map(thread_key);
-            ack = delivered.trace_id.map(|trace| (trace, thread));
+        Inbound::Delivered {
+            delivered,
+            activities,
+        } => {
+            // The state lock is held until the event is queued (or counted): a
+            // `wait_delivered` that sees the acknowledgement then finds its `Delivered`.
+            let mut st = shared.lock();
+            let acked = delivered
+                .trace_id
+                .is_some_and(|trace| st.outbox.ack(trace, delivered.thread_id.as_deref()));
+            shared.emit(Event::from_inbound(Inbound::Delivered {
+                delivered,
+                activities,
+            }));
+            drop(st);
+            if acked {
+                shared.progress.fetch_add(1, Ordering::AcqRel);
+                shared.delivered.notify_all();
+            }
         }
-        Inbound::SecretGenerated(secret) => adopt_secret(shared, secret.clone()),
-        _ => {}
-    }
-    shared.emit(Event::from_inbound(inbound));
-    // The acknowledgement takes effect after its event is queued (or counted), so a
-    // `wait_delivered` that returns is followed by the `Delivered` in the queue.
-    if let Some((trace, thread)) = ack {
-        if shared.lock().outbox.ack(trace, thread) {
-            shared.progress.fetch_add(1, Ordering::AcqRel);
-            shared.delivered.notify_all();
+        Inbound::SecretGenerated(secret) => {
+            adopt_secret(shared, secret.clone());
+            shared.emit(Event::SecretGenerated { secret });
         }
+        other => shared.emit(Event::from_inbound(other)),
     }
     Ok(())
 }

@@ -81,7 +81,7 @@ impl Client {
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox),
+                outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox, &cfg.thread_id),
                 control: VecDeque::new(),
                 link: Link::Down,
                 dead: None,
@@ -227,11 +227,10 @@ impl Client {
                 nonced = Some(Box::new(message.clone()));
             }
         }
-        let thread = outbox::thread_key(&message.thread_id);
-        let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
+        let frame: Arc<str> = Outbound::message_send_json(&message).into();
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, thread, frame, nonced)?;
+            st.outbox.push(trace, &message.thread_id, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in

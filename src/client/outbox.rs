@@ -14,7 +14,7 @@ const LOST_MEMORY: usize = 10_000;
 /// What identifies a threadId in the outbox: a 64-bit hash, so that no message costs an
 /// allocation for it (two threads of one client would need the same traceId in flight and
 /// colliding hashes to be confused).
-pub(crate) fn thread_key(thread_id: &str) -> u64 {
+fn thread_key(thread_id: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault};
     BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(thread_id)
 }
@@ -24,13 +24,16 @@ pub(crate) fn thread_key(thread_id: &str) -> u64 {
 /// No `Debug`: frames carry nonces.
 struct Entry {
     trace: TraceId,
-    /// A hash of the threadId (see [`thread_key`]): compared with the echoed one.
+    /// The threadId's [`thread_key`]: compared with the echoed one's.
     thread: u64,
     frame: Arc<str>,
     nonced: Option<Box<Message>>,
 }
 
 pub(crate) struct Outbox {
+    /// The client's configured threadId and its key: most messages and acknowledgements
+    /// name it, and a comparison is cheaper than a hash.
+    home: (Box<str>, u64),
     entries: BTreeMap<u64, Entry>,
     by_trace: HashMap<TraceId, u64>,
     next_seq: u64,
@@ -42,8 +45,9 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new(capacity: usize, resend: bool) -> Self {
+    pub(crate) fn new(capacity: usize, resend: bool, home_thread: &str) -> Self {
         Outbox {
+            home: (home_thread.into(), thread_key(home_thread)),
             entries: BTreeMap::new(),
             by_trace: HashMap::new(),
             next_seq: 0,
@@ -59,7 +63,7 @@ impl Outbox {
     pub(crate) fn push(
         &mut self,
         trace: TraceId,
-        thread: u64,
+        thread: &str,
         frame: Arc<str>,
         nonced: Option<Box<Message>>,
     ) -> Result<()> {
@@ -78,7 +82,7 @@ impl Outbox {
             seq,
             Entry {
                 trace,
-                thread,
+                thread: self.key(thread),
                 frame,
                 nonced,
             },
@@ -97,21 +101,33 @@ impl Outbox {
         self.cursor = self.next_seq;
     }
 
-    /// Records an acknowledgement of `trace` on the thread with this [`thread_key`] (when the
-    /// server echoed the threadId: an ack naming another thread is someone else's message
-    /// with the same traceId). False when no such message was waiting.
-    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<u64>) -> bool {
+    fn key(&self, thread: &str) -> u64 {
+        if thread == &*self.home.0 {
+            self.home.1
+        } else {
+            thread_key(thread)
+        }
+    }
+
+    /// Records an acknowledgement of `trace` on `thread` (when the server echoed the
+    /// threadId: an ack naming another thread is someone else's message with the same
+    /// traceId). False when no such message was waiting.
+    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<&str>) -> bool {
         use std::collections::btree_map::Entry as Slot;
-        let Some(&seq) = self.by_trace.get(&trace) else {
+        let Some(seq) = self.by_trace.remove(&trace) else {
             return false;
         };
+        let key = thread.map(|t| self.key(t));
         match self.entries.entry(seq) {
-            Slot::Occupied(e) if thread.map_or(true, |t| e.get().thread == t) => {
+            Slot::Occupied(e) if key.map_or(true, |k| e.get().thread == k) => {
                 e.remove();
-                self.by_trace.remove(&trace);
                 true
             }
-            _ => false,
+            _ => {
+                // Someone else's message: ours is still waiting.
+                self.by_trace.insert(trace, seq);
+                false
+            }
         }
     }
 
@@ -149,7 +165,7 @@ impl Outbox {
             let current = secrets.get(&message.thread_id);
             if current.is_some() && current != message.nonce.as_ref() {
                 message.nonce = current.cloned();
-                entry.frame = Outbound::MessageSend((**message).clone()).to_json().into();
+                entry.frame = Outbound::message_send_json(message).into();
             }
         }
     }
@@ -196,27 +212,25 @@ mod tests {
 
     #[test]
     fn at_least_once_resends_unacked_in_order() {
-        let mut o = Outbox::new(10, true);
+        let mut o = Outbox::new(10, true, "t");
         for i in 1..=3 {
-            o.push(TraceId(i), thread_key("t"), format!("m{i}").into(), None)
+            o.push(TraceId(i), "t", format!("m{i}").into(), None)
                 .unwrap();
         }
         assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
         assert!(frames(&mut o).is_empty());
-        assert!(o.ack(TraceId(2), Some(thread_key("t"))));
-        assert!(!o.ack(TraceId(2), Some(thread_key("t"))));
+        assert!(o.ack(TraceId(2), Some("t")));
+        assert!(!o.ack(TraceId(2), Some("t")));
         assert!(o.rewind().is_empty());
         assert_eq!(frames(&mut o), ["m1", "m3"]);
     }
 
     #[test]
     fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
-        let mut o = Outbox::new(10, false);
-        o.push(TraceId(1), thread_key("t"), "a".into(), None)
-            .unwrap();
+        let mut o = Outbox::new(10, false, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         frames(&mut o);
-        o.push(TraceId(2), thread_key("t"), "b".into(), None)
-            .unwrap();
+        o.push(TraceId(2), "t", "b".into(), None).unwrap();
         assert_eq!(o.rewind(), [TraceId(1)]);
         assert!(o.was_lost(TraceId(1)));
         assert_eq!(frames(&mut o), ["b"]);
@@ -224,24 +238,14 @@ mod tests {
 
     #[test]
     fn a_resent_message_carries_the_current_secret() {
-        let mut o = Outbox::new(10, true);
+        let mut o = Outbox::new(10, true, "t");
         let mut message = Message::text("hi").thread("t");
         message.nonce = Some("old".into());
-        let frame = Outbound::MessageSend(message.clone()).to_json();
-        o.push(
-            TraceId(1),
-            thread_key("t"),
-            frame.into(),
-            Some(Box::new(message)),
-        )
-        .unwrap();
-        o.push(
-            TraceId(2),
-            thread_key("t"),
-            "user-set nonce, kept".into(),
-            None,
-        )
-        .unwrap();
+        let frame = Outbound::message_send_json(&message);
+        o.push(TraceId(1), "t", frame.into(), Some(Box::new(message)))
+            .unwrap();
+        o.push(TraceId(2), "t", "user-set nonce, kept".into(), None)
+            .unwrap();
         assert!(frames(&mut o)[0].contains("\"nonce\":\"old\""));
         o.rewind();
         let secrets = HashMap::from([("t".to_string(), "new".to_string())]);
@@ -253,14 +257,12 @@ mod tests {
 
     #[test]
     fn an_ack_naming_another_thread_is_not_ours() {
-        let mut o = Outbox::new(10, true);
-        o.push(TraceId(7), thread_key("mine"), "m".into(), None)
-            .unwrap();
-        assert!(!o.ack(TraceId(7), Some(thread_key("theirs"))));
+        let mut o = Outbox::new(10, true, "t");
+        o.push(TraceId(7), "mine", "m".into(), None).unwrap();
+        assert!(!o.ack(TraceId(7), Some("theirs")));
         assert!(o.is_pending(TraceId(7)));
-        assert!(o.ack(TraceId(7), Some(thread_key("mine"))));
-        o.push(TraceId(8), thread_key("mine"), "m".into(), None)
-            .unwrap();
+        assert!(o.ack(TraceId(7), Some("mine")));
+        o.push(TraceId(8), "mine", "m".into(), None).unwrap();
         assert!(
             o.ack(TraceId(8), None),
             "an ack without a threadId matches on traceId"
@@ -269,18 +271,16 @@ mod tests {
 
     #[test]
     fn full_or_duplicate_is_refused_not_dropped() {
-        let mut o = Outbox::new(1, true);
-        o.push(TraceId(1), thread_key("t"), "a".into(), None)
-            .unwrap();
+        let mut o = Outbox::new(1, true, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(2), thread_key("t"), "b".into(), None),
+            o.push(TraceId(2), "t", "b".into(), None),
             Err(Error::OutboxFull(1))
         ));
-        let mut o = Outbox::new(5, true);
-        o.push(TraceId(1), thread_key("t"), "a".into(), None)
-            .unwrap();
+        let mut o = Outbox::new(5, true, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(1), thread_key("t"), "b".into(), None),
+            o.push(TraceId(1), "t", "b".into(), None),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(o.len(), 1);

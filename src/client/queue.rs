@@ -47,18 +47,40 @@ impl Item {
     }
 }
 
-/// A counter on a cache line of its own: the I/O thread and the taker each write one, so
-/// neither invalidates the other's line on every event.
+/// Events and bytes counted by one side of the queue, on a cache line of its own.
 #[repr(align(64))]
 #[derive(Default)]
-struct Counter(AtomicUsize);
+struct Tally {
+    events: AtomicUsize,
+    bytes: AtomicUsize,
+}
 
-/// The queue and its counters. The bytes held are those pushed minus those taken.
+impl Tally {
+    fn add(&self, events: usize, bytes: usize) {
+        self.events.fetch_add(events, Ordering::AcqRel);
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    fn get(&self) -> (usize, usize) {
+        (
+            self.events.load(Ordering::Acquire),
+            self.bytes.load(Ordering::Acquire),
+        )
+    }
+}
+
+/// The queue and its counters. What it holds is what was pushed minus what was taken; each
+/// tally is written by one side only, and the pushing side keeps the last taken tally it
+/// read next to its own, reading the taker's again only when that stale view (which can only
+/// overstate what is held) says an event does not fit. So an event that fits costs no
+/// cache-line transfer between the I/O thread and the taker.
 pub(crate) struct EventQueue {
     tx: Sender<Queued>,
     rx: Receiver<Queued>,
-    pushed: Counter,
-    taken: Counter,
+    pushed: Tally,
+    /// The pusher's last view of `taken`.
+    seen_taken: Tally,
+    taken: Tally,
     dropped: AtomicU64,
     max_events: usize,
     max_bytes: usize,
@@ -70,8 +92,9 @@ impl EventQueue {
         EventQueue {
             tx,
             rx,
-            pushed: Counter::default(),
-            taken: Counter::default(),
+            pushed: Tally::default(),
+            seen_taken: Tally::default(),
+            taken: Tally::default(),
             dropped: AtomicU64::new(0),
             max_events,
             max_bytes,
@@ -79,7 +102,7 @@ impl EventQueue {
     }
 
     fn push(&self, item: Item, cost: usize) {
-        self.pushed.0.fetch_add(cost, Ordering::AcqRel);
+        self.pushed.add(1, cost);
         // The receiver lives in `self`, so sending cannot fail.
         let _ = self.tx.send(Queued { item, cost });
     }
@@ -102,13 +125,26 @@ impl EventQueue {
         Some(self.dropped.swap(0, Ordering::AcqRel)).filter(|n| *n > 0)
     }
 
+    /// Whether `cost` more bytes in one more event stay within both limits, judged on the
+    /// pusher's view of what was taken, first as last read, then (`fresh`) read again.
+    fn fits(&self, cost: usize, fresh: bool) -> bool {
+        if fresh {
+            let (events, bytes) = self.taken.get();
+            self.seen_taken.events.store(events, Ordering::Release);
+            self.seen_taken.bytes.store(bytes, Ordering::Release);
+        }
+        let (pushed_events, pushed_bytes) = self.pushed.get();
+        let (taken_events, taken_bytes) = self.seen_taken.get();
+        pushed_events.saturating_sub(taken_events) < self.max_events
+            && pushed_bytes.saturating_sub(taken_bytes) + cost <= self.max_bytes
+    }
+
     /// Queues an item when it fits in both limits (an empty queue takes any one item), after
     /// the report of what was dropped before it; otherwise counts it as dropped. True when
     /// queued.
     pub(crate) fn offer(&self, item: Item) -> bool {
         let cost = item.cost();
-        let fits = self.rx.is_empty()
-            || (self.rx.len() < self.max_events && self.bytes() + cost <= self.max_bytes);
+        let fits = self.fits(cost, false) || self.fits(cost, true) || self.rx.is_empty();
         if fits {
             self.report_dropped();
             self.push(item, cost);
@@ -138,7 +174,7 @@ impl EventQueue {
 
     /// Takes one received item off the books and turns it into its event.
     pub(crate) fn accept(&self, queued: Queued) -> Event {
-        self.taken.0.fetch_add(queued.cost, Ordering::AcqRel);
+        self.taken.add(1, queued.cost);
         match queued.item {
             Item::Event(event) => event,
             Item::Frame(text) => event_of_frame(&text),
@@ -158,14 +194,23 @@ impl EventQueue {
 
     /// Events waiting.
     pub(crate) fn len(&self) -> usize {
-        self.rx.len()
+        self.held().0
     }
 
     /// Bytes held by the events waiting.
     pub(crate) fn bytes(&self) -> usize {
-        // Read `taken` first: it never passes `pushed`, so the difference cannot underflow.
-        let taken = self.taken.0.load(Ordering::Acquire);
-        self.pushed.0.load(Ordering::Acquire).saturating_sub(taken)
+        self.held().1
+    }
+
+    /// Events and bytes waiting. `taken` is read first: it never passes `pushed` (an item
+    /// is counted before it can be received), so the differences cannot underflow.
+    fn held(&self) -> (usize, usize) {
+        let (taken_events, taken_bytes) = self.taken.get();
+        let (pushed_events, pushed_bytes) = self.pushed.get();
+        (
+            pushed_events.saturating_sub(taken_events),
+            pushed_bytes.saturating_sub(taken_bytes),
+        )
     }
 }
 
