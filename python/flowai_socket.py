@@ -14,8 +14,11 @@ A thin ctypes wrapper over the C library (``include/flowai.h``)::
 
 The library is loaded from the path in ``FLOWAI_LIB``, or found in the cargo target directory
 of this source tree (``target/release`` or ``target/debug``, the newest). Every wait is done
-in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``. Clients still
-open at interpreter exit are closed by an ``atexit`` hook.
+in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``, and a Ctrl-C
+landing anywhere never leaves ``close()`` or the exit hook waiting. Clients still open at
+interpreter exit are closed by an ``atexit`` hook.
+
+``send(str)`` always sends the string as the speech; JSON text goes through ``send_json``.
 
 Receiving is best done by polling ``recv`` (or iterating) in your own thread. A callback
 (``set_callback``) is also offered: it runs on the library's dispatcher thread and takes the
