@@ -383,17 +383,17 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
             delivered,
             activities,
         } => {
-            // The state lock is held until the event is queued (or counted): a
-            // `wait_delivered` that sees the acknowledgement then finds its `Delivered`.
-            let mut st = shared.lock();
-            let acked = delivered
-                .trace_id
-                .is_some_and(|trace| st.outbox.ack(trace, delivered.thread_id.as_deref()));
+            // Acknowledge first, then queue the event, then wake the waiters: a
+            // `wait_delivered` blocked on it returns with its `Delivered` already queued, and
+            // the user woken by the event does not meet this thread in the state lock.
+            let acked = delivered.trace_id.is_some_and(|trace| {
+                let thread = delivered.thread_id.as_deref();
+                shared.lock().outbox.ack(trace, thread)
+            });
             shared.emit(Event::from_inbound(Inbound::Delivered {
                 delivered,
                 activities,
             }));
-            drop(st);
             if acked {
                 shared.progress.fetch_add(1, Ordering::AcqRel);
                 shared.delivered.notify_all();
