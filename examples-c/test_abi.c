@@ -11,6 +11,8 @@
  */
 #include <flowai.h>
 
+#include "expect.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,31 +22,6 @@
 
 /* Bigger than the emulator's default upload limit (1 MiB): refused with HTTP 413. */
 #define TOO_LARGE_BYTES (1536u * 1024u)
-
-static int failures = 0;
-static int checks = 0;
-
-#define EXPECT_CODE(call, want)                                                                \
-    do {                                                                                       \
-        flowai_result got_ = (call);                                                           \
-        checks++;                                                                              \
-        if (got_ != (want)) {                                                                  \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %s; last error: %s\n",       \
-                    __FILE__, __LINE__, #call, (unsigned)got_, flowai_result_str(got_), #want, \
-                    flowai_last_error());                                                      \
-        }                                                                                      \
-    } while (0)
-
-#define EXPECT(cond)                                                                           \
-    do {                                                                                       \
-        checks++;                                                                              \
-        if (!(cond)) {                                                                         \
-            failures++;                                                                        \
-            fprintf(stderr, "%s:%d: expected %s; last error: %s\n", __FILE__, __LINE__, #cond,  \
-                    flowai_last_error());                                                      \
-        }                                                                                      \
-    } while (0)
 
 #define OK(call) EXPECT_CODE(call, FLOWAI_OK)
 #define NUL(call) EXPECT_CODE(call, FLOWAI_NULL_ARGUMENT)
@@ -159,6 +136,8 @@ static void test_config_arguments(void) {
     OK(flowai_config_set_max_outbox(c, 10));
     NUL(flowai_config_set_max_queued_events(NULL, 10));
     OK(flowai_config_set_max_queued_events(c, 10));
+    NUL(flowai_config_set_max_queued_bytes(NULL, 1u << 20));
+    OK(flowai_config_set_max_queued_bytes(c, 1u << 20));
     NUL(flowai_config_set_backoff(NULL, 1, 2, 3));
     OK(flowai_config_set_backoff(c, 10, 20, 3));
     NUL(flowai_config_set_state_file(NULL, "/tmp/x"));
@@ -212,6 +191,14 @@ static void test_config_arguments(void) {
     NUL(flowai_client_connect(c, NULL));
     flowai_config_free(c);
     flowai_config_free(NULL);
+
+    /* A byte budget smaller than one frame of the largest size is refused. */
+    OK(flowai_config_new("id", &c));
+    OK(flowai_config_set_max_queued_bytes(c, 1000));
+    EXPECT_CODE(flowai_client_connect(c, &client), FLOWAI_CONFIG);
+    EXPECT(strstr(flowai_last_error(), "queued bytes") != NULL);
+    EXPECT(client == NULL);
+    flowai_config_free(c);
 }
 
 static void test_message_arguments(void) {
@@ -221,6 +208,11 @@ static void test_message_arguments(void) {
     NUL(flowai_message_set_thread_id(m, NULL));
     UTF(flowai_message_set_thread_id(m, BAD));
     NUL(flowai_message_set_trace_id(NULL, 1));
+    /* Above 2^53 - 1 a JavaScript server would round it: refused. */
+    INVALID(flowai_message_set_trace_id(m, 9007199254740992ull));
+    EXPECT(strstr(flowai_last_error(), "2^53") != NULL);
+    INVALID(flowai_message_set_trace_id(m, UINT64_MAX));
+    OK(flowai_message_set_trace_id(m, 9007199254740991ull));
     OK(flowai_message_set_trace_id(m, 42));
     NUL(flowai_message_set_speech(NULL, "s"));
     NUL(flowai_message_set_speech(m, NULL));
@@ -361,6 +353,7 @@ static void test_client_and_event_arguments(void) {
     EXPECT(flowai_event_name(NULL) == NULL);
     EXPECT(flowai_event_thread_id(NULL) == NULL);
     EXPECT(flowai_event_trace_id(NULL) == 0);
+    EXPECT(flowai_event_dropped(NULL) == 0);
     EXPECT(flowai_event_text(NULL) == NULL);
     EXPECT(flowai_event_json(NULL) == NULL);
     NUL(flowai_event_copy(NULL, &e));
@@ -568,6 +561,44 @@ static void test_live_rest(flowai_client *c) {
     EXPECT(flowai_client_is_connected(c) == 1); /* the client is fine afterwards */
 }
 
+/* A queue of 2 events and 5 messages: every acknowledgement still arrives, and what did not
+ * fit is reported as FLOWAI_EVENT_OVERFLOW with its count. */
+static void test_live_overflow(const char *base_url, const char *client_id) {
+    flowai_config *cfg = NULL;
+    flowai_client *c = NULL;
+    OK(flowai_config_new(client_id, &cfg));
+    OK(flowai_config_set_base_url(cfg, base_url));
+    OK(flowai_config_set_max_queued_events(cfg, 2));
+    OK(flowai_client_connect(cfg, &c));
+    flowai_config_free(cfg);
+    if (c == NULL) {
+        return;
+    }
+    flowai_message *m = flowai_message_new();
+    OK(flowai_message_set_speech(m, "overflow"));
+    for (int i = 0; i < 5; i++) {
+        uint64_t trace = 0;
+        OK(flowai_client_send(c, m, &trace));
+        OK(flowai_client_wait_delivered(c, trace, 10000));
+    }
+    flowai_message_free(m);
+    uint64_t dropped = 0;
+    flowai_event *e = NULL;
+    while (flowai_client_recv(c, 300, &e) == FLOWAI_OK) {
+        if (flowai_event_kind(e) == FLOWAI_EVENT_OVERFLOW) {
+            dropped += flowai_event_dropped(e);
+            EXPECT(strcmp(flowai_event_name(e), "overflow") == 0);
+            EXPECT(strstr(flowai_event_json(e), "\"dropped\"") != NULL);
+            EXPECT(flowai_event_text(e) != NULL);
+        }
+        flowai_event_free(e);
+        e = NULL;
+    }
+    EXPECT(dropped > 0);
+    OK(flowai_client_close(c));
+    flowai_client_free(c);
+}
+
 static void test_live(const char *base_url, const char *client_id) {
     OK(flowai_set_log_callback(on_log, NULL, FLOWAI_LOG_TRACE));
     flowai_config *cfg = NULL;
@@ -605,6 +636,7 @@ static void test_live(const char *base_url, const char *client_id) {
     OK(flowai_client_wait_delivered(c, trace, 10000));
     EXPECT(recv_until(c, FLOWAI_EVENT_DELIVERED, &e));
     EXPECT(flowai_event_trace_id(e) == trace);
+    EXPECT(flowai_event_dropped(e) == 0);
     EXPECT(strcmp(flowai_event_thread_id(e), "jane.doe") == 0);
     EXPECT(flowai_event_text(e) == NULL);
     flowai_event_free(e);
@@ -784,6 +816,7 @@ int main(void) {
     const char *client_id = getenv("FLOWAI_CLIENT_ID");
     if (base_url && *base_url) {
         test_live(base_url, client_id && *client_id ? client_id : "test-abi");
+        test_live_overflow(base_url, client_id && *client_id ? client_id : "test-abi");
     } else {
         printf("test_abi: FLOWAI_BASE_URL not set, live part skipped\n");
     }

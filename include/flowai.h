@@ -250,6 +250,14 @@ enum flowai_event_type
      * `flowai_config_set_pong_events`).
      */
     FLOWAI_EVENT_PONG = 16,
+    /**
+     * Events were not queued because the queue was full (`flowai_config_set_max_queued_events`
+     * or `flowai_config_set_max_queued_bytes`); `flowai_event_dropped` says how many. They
+     * came where this event stands. Acknowledgements among them still took effect
+     * (`flowai_client_wait_delivered` saw them); replies can be read back with
+     * `flowai_client_history`.
+     */
+    FLOWAI_EVENT_OVERFLOW = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -397,7 +405,10 @@ typedef void (*flowai_event_callback)(void *user_data,
 
 /**
  * A function that receives log records. It runs on the thread that logs (often a client's
- * I/O thread), possibly on several threads at once. `level` is a `flowai_log_level` (1 =
+ * I/O thread), possibly on several threads at once. Records of the library itself never hold
+ * a secret (nonces, one-time tokens and single-use URLs appear as `***`); the libraries it
+ * builds on dump raw HTTP headers and WebSocket frames, secrets included, at debug and trace
+ * level, so their records are passed on only from info level up. `level` is a `flowai_log_level` (1 =
  * error … 5 = trace); `target` (the Rust module, e.g. `"flowai_socket::client::io"`) and
  * `message` are borrowed for the call only. Records logged while the callback runs on the
  * same thread are dropped. It may run while a client holds internal locks, so it must not
@@ -601,11 +612,22 @@ flowai_result flowai_config_set_max_outbox(flowai_config *config,
                                            size_t messages);
 
 /**
- * Sets the most events waiting to be received (default 10,000; above 0); when full the
- * client stops reading the socket until events are taken.
+ * Sets the most events waiting to be received (default 10,000; above 0). The client keeps
+ * reading when the queue is full (acknowledgements, pongs and the dead-peer check never wait
+ * for you): an event that does not fit is counted instead of queued, and the count arrives
+ * in its place as one `FLOWAI_EVENT_OVERFLOW`.
  */
 flowai_result flowai_config_set_max_queued_events(flowai_config *config,
                                                   size_t events);
+
+/**
+ * Sets the most bytes held in events waiting to be received (default 64 MiB, at least the
+ * max message size), counted on the text of the frames as received plus a small fixed size
+ * per event. Beyond it events are counted, not queued, as with
+ * `flowai_config_set_max_queued_events`.
+ */
+flowai_result flowai_config_set_max_queued_bytes(flowai_config *config,
+                                                 size_t bytes);
 
 /**
  * Sets the reconnect backoff: the first delay ceiling `min_ms` (default 100), the largest
@@ -696,7 +718,9 @@ flowai_result flowai_message_set_thread_id(flowai_message *message,
 
 /**
  * Sets the traceId echoed back in the `message.delivered` acknowledgement. Without it the
- * client assigns a unique, increasing one (returned by `flowai_client_send`).
+ * client assigns a unique, increasing one (returned by `flowai_client_send`). At most
+ * 2^53 - 1 (the largest integer a JavaScript server reads exactly): a larger one gives
+ * `FLOWAI_INVALID_ARGUMENT` and leaves the message unchanged.
  */
 flowai_result flowai_message_set_trace_id(flowai_message *message,
                                           uint64_t trace_id);
@@ -1062,9 +1086,14 @@ const char *flowai_client_session_id(const flowai_client *client);
 /**
  * Closes the connection (a WebSocket close frame when connected), stops the callback (if
  * any: it is not called again once this returns, unless this runs inside it) and joins the
- * client's threads. Prompt whatever the keepalive interval; does not wait for unacknowledged
- * messages (call `flowai_client_flush` first for that). Idempotent: closing again returns
- * `FLOWAI_OK`. Every other call on the client then returns `FLOWAI_CLOSED`.
+ * client's threads. First every call blocked on the client, on any thread and inside the
+ * callback too (`flowai_client_recv`, `flowai_client_wait_delivered`,
+ * `flowai_client_flush`), is woken and returns `FLOWAI_CLOSED`; then the threads are
+ * joined. Callable from any thread, including from inside the callback; returns within
+ * milliseconds whatever the keepalive interval or the timeouts of the blocked calls; does
+ * not wait for unacknowledged messages (call `flowai_client_flush` first for that).
+ * Idempotent: closing again returns `FLOWAI_OK`. Every other call on the client then
+ * returns `FLOWAI_CLOSED`.
  */
 flowai_result flowai_client_close(const flowai_client *client);
 
@@ -1096,6 +1125,12 @@ const char *flowai_event_thread_id(const flowai_event *event);
  * `…_NOT_DELIVERED`), or 0 when it has none (or `event` is NULL).
  */
 uint64_t flowai_event_trace_id(const flowai_event *event);
+
+/**
+ * How many events were not queued, for `FLOWAI_EVENT_OVERFLOW`; 0 for every other kind
+ * (and a NULL event).
+ */
+uint64_t flowai_event_dropped(const flowai_event *event);
 
 /**
  * The plain text of the event: a reply's fallback texts (one line per message), a server

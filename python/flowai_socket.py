@@ -14,8 +14,11 @@ A thin ctypes wrapper over the C library (``include/flowai.h``)::
 
 The library is loaded from the path in ``FLOWAI_LIB``, or found in the cargo target directory
 of this source tree (``target/release`` or ``target/debug``, the newest). Every wait is done
-in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``. Clients still
-open at interpreter exit are closed by an ``atexit`` hook.
+in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``, and a Ctrl-C
+landing anywhere never leaves ``close()`` or the exit hook waiting. Clients still open at
+interpreter exit are closed by an ``atexit`` hook.
+
+``send(str)`` always sends the string as the speech; JSON text goes through ``send_json``.
 
 Receiving is best done by polling ``recv`` (or iterating) in your own thread. A callback
 (``set_callback``) is also offered: it runs on the library's dispatcher thread and takes the
@@ -98,6 +101,7 @@ EVENT_RECONNECTING = 13
 EVENT_NOT_DELIVERED = 14
 EVENT_CLOSED = 15
 EVENT_PONG = 16
+EVENT_OVERFLOW = 17
 
 # The longest single blocking call, so KeyboardInterrupt is seen promptly.
 _SLICE_MS = 200
@@ -137,6 +141,7 @@ _SIGNATURES = [
     ("flowai_config_set_pong_events", c_uint32, [c_void_p, c_int32]),
     ("flowai_config_set_max_outbox", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_max_queued_events", c_uint32, [c_void_p, c_size_t]),
+    ("flowai_config_set_max_queued_bytes", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_max_message_size", c_uint32, [c_void_p, c_size_t]),
     ("flowai_config_set_backoff", c_uint32, [c_void_p, c_uint32, c_uint32, c_uint32]),
     ("flowai_config_set_proxy", c_uint32, [c_void_p, c_char_p]),
@@ -165,6 +170,7 @@ _SIGNATURES = [
     ("flowai_event_name", c_char_p, [c_void_p]),
     ("flowai_event_thread_id", c_char_p, [c_void_p]),
     ("flowai_event_trace_id", c_uint64, [c_void_p]),
+    ("flowai_event_dropped", c_uint64, [c_void_p]),
     ("flowai_event_text", c_char_p, [c_void_p]),
     ("flowai_event_json", c_char_p, [c_void_p]),
     ("flowai_event_free", None, [c_void_p]),
@@ -325,7 +331,7 @@ def _take_string(lib, raw):
 class Event:
     """One event of a client, copied out of the library (no handle to free)."""
 
-    __slots__ = ("kind", "name", "thread_id", "trace_id", "text", "json")
+    __slots__ = ("kind", "name", "thread_id", "trace_id", "dropped", "text", "json")
 
     def __init__(self, handle):
         lib = load_library()
@@ -333,6 +339,8 @@ class Event:
         self.name = _text(lib.flowai_event_name(handle))
         self.thread_id = _text(lib.flowai_event_thread_id(handle))
         self.trace_id = lib.flowai_event_trace_id(handle) or None
+        # For EVENT_OVERFLOW: how many events were not queued (the queue was full).
+        self.dropped = lib.flowai_event_dropped(handle)
         self.text = _text(lib.flowai_event_text(handle))
         self.json = _text(lib.flowai_event_json(handle))
 
@@ -413,7 +421,9 @@ class Message:
         return self._set("flowai_message_set_thread_id", _bytes(thread_id))
 
     def trace(self, trace_id):
-        """Sets the traceId (otherwise the client assigns one)."""
+        """Sets the traceId (otherwise the client assigns one); at most 2**53 - 1, the
+        largest integer a JavaScript server reads exactly (``FlowaiError`` with code
+        ``INVALID_ARGUMENT`` otherwise)."""
         return self._set("flowai_message_set_trace_id", trace_id)
 
     def speech(self, text):
@@ -492,6 +502,47 @@ _open_clients = weakref.WeakSet()
 _callback_thread = threading.local()
 
 
+def _free_client(lib, ptr, thunks):
+    """Frees a C client (closing it if still open); ``thunks`` keeps its callbacks' C function
+    objects alive until the library can no longer call them."""
+    lib.flowai_client_free(ptr)
+    del thunks
+
+
+class _Handle:
+    """The C client and what must live as long as it: the C function objects of every
+    callback ever registered on it.
+
+    There is no count of calls in flight to keep right: each call holds a reference to this
+    object for its duration, and the C client is freed in ``__del__``, when the last
+    reference goes (``close()`` dropped the client's, every call in flight has returned).
+    The interpreter keeps reference counts, so a ``KeyboardInterrupt`` landing anywhere in a
+    call cannot leave anything raised or held: ``close()`` and the exit hook never wait on
+    bookkeeping. (At worst an interrupt at the very start of ``__del__`` leaks the C client,
+    which then ends with the process.)"""
+
+    __slots__ = ("lib", "ptr", "thunks")
+
+    def __init__(self, lib, ptr):
+        self.lib = lib
+        self.ptr = ptr
+        self.thunks = []
+
+    def __del__(self):
+        ptr, self.ptr = self.ptr, None
+        if not ptr:
+            return
+        if getattr(_callback_thread, "active", False):
+            # The last reference went inside a callback (close() called there): the library
+            # must not free a client on its own dispatcher thread, so another thread does,
+            # once the callback has returned.
+            threading.Thread(
+                target=_free_client, args=(self.lib, ptr, self.thunks), daemon=True
+            ).start()
+        else:
+            _free_client(self.lib, ptr, self.thunks)
+
+
 @atexit.register
 def _close_all():
     for client in list(_open_clients):
@@ -519,8 +570,11 @@ class Client:
     ``connect_timeout_ms``, ``io_timeout_ms`` (which also bounds the REST calls),
     ``reconnect``, ``backoff`` (``(min_ms, max_ms, max_attempts)``, 0 attempts = no limit),
     ``outbox`` (False: at-most-once, lost messages are reported instead of re-sent),
-    ``max_outbox``, ``max_queued_events``, ``max_message_size``, ``pong_events`` (hand each
-    keepalive pong over as an ``EVENT_PONG`` event), ``root_certificate_pem``; ``proxy``
+    ``max_outbox``, ``max_queued_events`` and ``max_queued_bytes`` (the bounds of the events
+    waiting for ``recv``: beyond them events are counted, not queued, and an
+    ``EVENT_OVERFLOW`` event with ``dropped`` set stands in for them; acknowledgements still
+    take effect), ``max_message_size``, ``pong_events`` (hand each keepalive pong over as an
+    ``EVENT_PONG`` event), ``root_certificate_pem``; ``proxy``
     (``"http://[user:password@]host:port"``: every connection through that HTTP proxy,
     loopback included; ``False``: no proxy at all; ``None``, the default: the
     ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` environment variables,
@@ -551,6 +605,7 @@ class Client:
         outbox=None,
         max_outbox=None,
         max_queued_events=None,
+        max_queued_bytes=None,
         max_message_size=None,
         pong_events=None,
         root_certificate_pem=None,
@@ -567,11 +622,8 @@ class Client:
         session_policy = _session_policy(session_policy)
         if state_file is not None:
             state_file = os.fspath(state_file)
-        self._lock = threading.Condition()
-        self._in_flight = 0
+        self._lock = threading.Lock()
         self._handle = None
-        self._callback = None
-        self._retired = []
         config = c_void_p()
         _raise(lib.flowai_config_new(_bytes(client_id), byref(config)), "flowai_config_new")
         try:
@@ -595,6 +647,7 @@ class Client:
                 ("flowai_config_set_outbox", None if outbox is None else int(outbox)),
                 ("flowai_config_set_max_outbox", max_outbox),
                 ("flowai_config_set_max_queued_events", max_queued_events),
+                ("flowai_config_set_max_queued_bytes", max_queued_bytes),
                 ("flowai_config_set_max_message_size", max_message_size),
                 ("flowai_config_set_pong_events", None if pong_events is None else int(pong_events)),
                 ("flowai_config_set_proxy", _bytes(proxy) if proxy else None),
@@ -614,54 +667,60 @@ class Client:
                     lib.flowai_config_set_backoff(config, min_ms, max_ms, max_attempts),
                     "flowai_config_set_backoff",
                 )
-            handle = c_void_p()
-            _raise(lib.flowai_client_connect(config, byref(handle)), "flowai_client_connect")
+            ptr = c_void_p()
+            _raise(lib.flowai_client_connect(config, byref(ptr)), "flowai_client_connect")
         finally:
             lib.flowai_config_free(config)
-        self._handle = handle
+        self._handle = _Handle(lib, ptr)
         _open_clients.add(self)
 
-    # -- handle use: calls in flight are counted so close() frees the handle only after them
+    # -- handle use: each call holds a reference to the handle while it runs (see _Handle)
 
-    def _enter(self, call):
-        with self._lock:
-            if self._handle is None:
-                raise FlowaiClosed(CLOSED, "client used after close()", call)
-            self._in_flight += 1
-            return self._handle
-
-    def _exit(self):
-        with self._lock:
-            self._in_flight -= 1
-            self._lock.notify_all()
+    def _use(self, call):
+        handle = self._handle
+        if handle is None:
+            raise FlowaiClosed(CLOSED, "client used after close()", call)
+        return handle
 
     def _call(self, name, *args):
-        handle = self._enter(name)
-        try:
-            return getattr(self._lib, name)(handle, *args)
-        finally:
-            self._exit()
+        handle = self._use(name)
+        return getattr(self._lib, name)(handle.ptr, *args)
 
     # -- sending
 
     def send(self, message):
         """Queues a message and returns its traceId at once.
 
-        ``message`` is a ``Message``, a ``message.send`` payload as a dict (``{"speech":
-        "Hi", "threadId": "jane.doe", "originator": {...}, "attachment": {...}}``), the whole
-        frame ``{"type": "message.send", "payload": {...}}``, JSON text, or a plain string
-        (the speech). An empty threadId and a missing originator come from the client's
+        ``message`` is a ``Message``, a plain string - always the speech, whatever it looks
+        like, so text typed by your users can never set the threadId, the originator, the
+        nonce or an attachment - or a dict: a ``message.send`` payload (``{"speech": "Hi",
+        "threadId": "jane.doe", "originator": {...}, "attachment": {...}}``) or the whole
+        frame ``{"type": "message.send", "payload": {...}}``. JSON text goes through
+        ``send_json``. An empty threadId and a missing originator come from the client's
         config. Raises ``FlowaiError`` (code ``INVALID_ARGUMENT``) for a message the server
-        would refuse; nothing is sent then.
+        would refuse (a traceId above 2**53 - 1 too); nothing is sent then.
         """
-        trace = c_uint64()
+        if isinstance(message, str):
+            # Encoded as a JSON string value: nothing in the text can leave the speech.
+            return self.send_json(_json.dumps({"speech": message}))
         if isinstance(message, Message):
+            trace = c_uint64()
             code = self._call("flowai_client_send", message._handle, byref(trace))
             _raise(code, "flowai_client_send")
             return trace.value
-        if isinstance(message, str) and not message.lstrip().startswith("{"):
-            message = {"speech": message}
-        text = message if isinstance(message, (str, bytes)) else _json.dumps(message)
+        if isinstance(message, dict):
+            return self.send_json(_json.dumps(message))
+        raise TypeError(
+            "send() takes a Message, a str (the speech) or a dict (the payload); "
+            f"for JSON text use send_json(), not {type(message).__name__}"
+        )
+
+    def send_json(self, text):
+        """Queues a message given as JSON text (``str`` or ``bytes``): the ``message.send``
+        payload or the whole frame. Only for JSON your program writes itself: it may set
+        every field (threadId, originator, nonce, attachment). Returns the traceId; raises
+        like ``send``."""
+        trace = c_uint64()
         code = self._call("flowai_client_send_json", _bytes(text), byref(trace))
         _raise(code, "flowai_client_send_json")
         return trace.value
@@ -769,16 +828,12 @@ class Client:
             else:
                 slice_ms = min(_SLICE_MS, max(0, int((deadline - time.monotonic()) * 1000)))
             event = c_void_p()
-            handle = self._enter("flowai_client_recv")
-            try:
-                code = self._lib.flowai_client_recv(handle, slice_ms, byref(event))
-                if code == OK:
-                    try:
-                        return Event(event)
-                    finally:
-                        self._lib.flowai_event_free(event)
-            finally:
-                self._exit()
+            code = self._call("flowai_client_recv", slice_ms, byref(event))
+            if code == OK:
+                try:
+                    return Event(event)
+                finally:
+                    self._lib.flowai_event_free(event)
             if code != TIMEOUT:
                 _raise(code, "flowai_client_recv")
             if deadline is not None and time.monotonic() >= deadline:
@@ -801,7 +856,6 @@ class Client:
         if function is None:
             _raise(self._call("flowai_client_set_callback", _EVENT_CALLBACK(), None),
                    "flowai_client_set_callback")
-            self._retire_callback(None)
             return
 
         def trampoline(_user_data, event):
@@ -814,31 +868,21 @@ class Client:
                 _callback_thread.active = False
 
         c_function = _EVENT_CALLBACK(trampoline)
-        _raise(self._call("flowai_client_set_callback", c_function, None),
+        handle = self._use("flowai_client_set_callback")
+        # The C function object lives as long as the C client: a replaced one may still be
+        # running (replaced from inside itself), or a concurrent set_callback may have won
+        # in C after this one (the library then calls the other, which must still exist).
+        handle.thunks.append(c_function)
+        _raise(self._lib.flowai_client_set_callback(handle.ptr, c_function, None),
                "flowai_client_set_callback")
-        # Keep the C function object alive for as long as the library may call it: until
-        # it is replaced, unregistered or the client is closed.
-        self._retire_callback(c_function)
-
-    def _retire_callback(self, replacement):
-        # A replaced C thunk is kept with the client, never dropped while the client lives:
-        # it may still be running (replaced from inside itself), or a concurrent
-        # set_callback may have won in C after this one (the library then calls the other
-        # thunk, which must not have been freed here).
-        with self._lock:
-            old, self._callback = self._callback, replacement
-            if old is not None:
-                self._retired.append(old)
 
     # -- state
 
     @property
     def is_connected(self):
         """True while the WebSocket is open."""
-        with self._lock:
-            if self._handle is None:
-                return False
-        return bool(self._call("flowai_client_is_connected"))
+        handle = self._handle
+        return handle is not None and bool(self._lib.flowai_client_is_connected(handle.ptr))
 
     @property
     def thread_id(self):
@@ -853,8 +897,7 @@ class Client:
     @property
     def closed(self):
         """True after ``close()``."""
-        with self._lock:
-            return self._handle is None
+        return self._handle is None
 
     @property
     def pending(self):
@@ -862,31 +905,18 @@ class Client:
         return self._call("flowai_client_pending")
 
     def close(self):
-        """Closes the connection, stops the callback, joins the library's threads and frees
-        the client. Idempotent. Called from inside a callback it closes but leaves freeing
-        to a later ``close()`` (or collection, or exit)."""
-        try:
-            handle = self._enter("flowai_client_close")
-        except FlowaiClosed:
-            return
-        try:
-            # Closing wakes every blocked call on other threads; they return FLOWAI_CLOSED.
-            self._lib.flowai_client_close(handle)
-        finally:
-            self._exit()
-        if getattr(_callback_thread, "active", False):
-            return
+        """Closes the connection, stops the callback and joins the library's threads; the C
+        client is freed as soon as no call on another thread is using it (they all return
+        ``FlowaiClosed`` at once). Idempotent; callable from any thread and from inside the
+        callback; Ctrl-C at any moment never leaves it (or the exit hook) waiting."""
         with self._lock:
-            if self._handle is None:
-                return
-            self._handle = None
-            while self._in_flight > 0:
-                self._lock.wait(0.05)
-        self._lib.flowai_client_free(handle)
-        # The thunk may still be finishing a call on a detached dispatcher thread (close()
-        # was first called from inside the callback): keep it with the client object.
-        self._retire_callback(None)
+            handle, self._handle = self._handle, None
+        if handle is None:
+            return
         _open_clients.discard(self)
+        # Wakes every blocked call on other threads; they return FLOWAI_CLOSED and drop
+        # their references to the handle, the last of which frees it (see _Handle).
+        self._lib.flowai_client_close(handle.ptr)
 
     def __enter__(self):
         return self

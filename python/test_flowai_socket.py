@@ -104,12 +104,66 @@ class WrapperTest(unittest.TestCase):
     def test_invalid_messages_raise_and_send_nothing(self):
         client = self.connect()
         with self.assertRaises(FlowaiError) as caught:
-            client.send("{not json")
+            client.send_json("{not json")
         self.assertEqual(caught.exception.code, flowai_socket.INVALID_ARGUMENT)
         self.assertIn("JSON", caught.exception.message)
         self.assertFalse(caught.exception.retryable)
         with self.assertRaises(FlowaiError):
             client.send({"type": "ping"})
+        with self.assertRaises(TypeError):
+            client.send(b'{"speech": "bytes are neither speech nor JSON"}')
+        self.assertEqual(client.pending, 0)
+
+    def test_a_str_is_always_speech_and_json_only_explicit(self):
+        client = self.connect()
+        typed = ('{"speech": "x", "threadId": "victim", "nonce": "guess", '
+                 '"originator": {"name": "admin", "role": "moderator"}}')
+        trace = client.send(typed)
+        client.wait_delivered(trace, timeout=10)
+        echoed = wait_for(client, lambda e: e.is_delivered and e.trace_id == trace)
+        payload = echoed.data["payload"]
+        self.assertEqual(payload["speech"], typed)
+        self.assertEqual(payload["threadId"], "jane.doe")
+        self.assertEqual(payload["originator"]["role"], "external")
+        self.assertNotIn("nonce", payload)
+        trace = client.send_json('{"speech": "explicit", "traceId": 4343}')
+        self.assertEqual(trace, 4343)
+        trace = client.send_json(b'{"type": "message.send", "payload": {"speech": "as bytes"}}')
+        client.flush(timeout=10)
+
+    def test_trace_ids_above_2_pow_53_are_refused(self):
+        client = self.connect()
+        with self.assertRaises(FlowaiError) as caught:
+            Message("x").trace(2**53)
+        self.assertEqual(caught.exception.code, flowai_socket.INVALID_ARGUMENT)
+        self.assertIn("2^53", caught.exception.message)
+        with self.assertRaises(FlowaiError) as caught:
+            client.send({"speech": "x", "traceId": 2**53})
+        self.assertEqual(caught.exception.code, flowai_socket.INVALID_ARGUMENT)
+        self.assertEqual(client.pending, 0)
+        trace = client.send(Message("largest").trace(2**53 - 1))
+        self.assertEqual(trace, 2**53 - 1)
+        client.wait_delivered(trace, timeout=10)
+
+    def test_events_beyond_the_queue_are_counted_by_an_overflow_event(self):
+        client = self.connect(max_queued_events=2, max_queued_bytes=2 << 20)
+        for i in range(5):
+            client.wait_delivered(client.send(f"m{i}"), timeout=10)
+        dropped = 0
+        while True:
+            event = client.recv(timeout=0.3)
+            if event is None:
+                break
+            if event.kind == flowai_socket.EVENT_OVERFLOW:
+                self.assertEqual(event.name, "overflow")
+                self.assertEqual(event.data["dropped"], event.dropped)
+                dropped += event.dropped
+            else:
+                self.assertEqual(event.dropped, 0)
+        self.assertGreater(dropped, 0)
+        with self.assertRaises(FlowaiError) as caught:
+            Client(thread_id="jane.doe", max_queued_bytes=1000)
+        self.assertEqual(caught.exception.code, flowai_socket.CONFIG)
 
     def test_recv_times_out_with_none(self):
         client = self.connect()
@@ -196,6 +250,21 @@ class WrapperTest(unittest.TestCase):
         self.assertFalse(t.is_alive())
         self.assertEqual(outcome, ["ended"])
 
+    def test_close_from_inside_the_callback(self):
+        client = Client(thread_id="jane.doe")
+        done = queue.Queue()
+
+        def on_event(event):
+            started = time.monotonic()
+            client.close()
+            done.put(time.monotonic() - started)
+
+        client.set_callback(on_event)
+        self.assertLess(done.get(timeout=10), 1)
+        self.assertTrue(client.closed)
+        with self.assertRaises(FlowaiClosed):
+            client.send("after close")
+
     def test_close_with_a_callback_registered(self):
         client = Client(thread_id="jane.doe")
         client.set_callback(lambda event: None)
@@ -260,6 +329,87 @@ class WrapperTest(unittest.TestCase):
         # proxy=False: direct, whatever the environment says.
         client = self.connect(proxy=False)
         self.assertTrue(client.is_connected)
+
+
+# A program hammering two clients with calls while SIGINT arrives again and again: each
+# KeyboardInterrupt is caught and the calls go on. Then one client is closed explicitly and
+# the other left to the exit hook; both must finish at once.
+SIGINT_CHILD = r"""
+import os, signal, sys
+sys.path.insert(0, os.environ["FLOWAI_PYTHON_DIR"])
+import flowai_socket as f
+explicit = f.Client(thread_id="sigint.a")
+at_exit = f.Client(thread_id="sigint.b")
+interrupts = calls = 0
+stop = inside = False
+def on_usr1(signum, frame):
+    global stop
+    stop = True
+def on_int(signum, frame):
+    # KeyboardInterrupt wherever the main thread is inside the loop of calls; outside it
+    # (the few steps of this script between two rounds) the signal is let go.
+    if inside:
+        raise KeyboardInterrupt
+signal.signal(signal.SIGUSR1, on_usr1)
+signal.signal(signal.SIGINT, on_int)
+print("ready", flush=True)
+while not stop:
+    try:
+        inside = True
+        while not stop:
+            for c in (explicit, at_exit):
+                c.pending
+                c.is_connected
+                calls += 1
+                if calls % 64 == 0:
+                    c.send("hi")
+                if calls % 512 == 0:
+                    c.recv(timeout=0)
+    except KeyboardInterrupt:
+        inside = False
+        interrupts += 1
+    inside = False
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+print("closing", interrupts, calls, flush=True)
+explicit.close()
+print("closed", flush=True)
+"""
+
+
+class InterruptTest(unittest.TestCase):
+    def test_sigint_in_a_loop_never_leaves_close_or_exit_waiting(self):
+        import signal
+        import subprocess
+
+        env = dict(os.environ)
+        env["FLOWAI_PYTHON_DIR"] = os.path.dirname(os.path.abspath(__file__))
+        child = subprocess.Popen(
+            [sys.executable, "-c", SIGINT_CHILD],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            self.assertEqual(child.stdout.readline().strip(), "ready")
+            sent = 0
+            end = time.monotonic() + 3
+            while time.monotonic() < end and child.poll() is None:
+                child.send_signal(signal.SIGINT)
+                sent += 1
+                time.sleep(0.002)
+            time.sleep(0.1)
+            child.send_signal(signal.SIGUSR1)
+            out, err = child.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+            self.fail(f"close() or the exit hook hung after SIGINTs:\n{out}\n{err}")
+        self.assertEqual(child.returncode, 0, f"{out}\n{err}")
+        words = out.split()
+        self.assertIn("closed", words, out)
+        interrupts = int(words[words.index("closing") + 1])
+        self.assertGreater(interrupts, 100, f"{sent} signals sent: {out}")
 
 
 class SdkParityTest(unittest.TestCase):

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::protocol::Originator;
+use crate::secret::Secret;
 use crate::state::SessionPolicy;
 use crate::transport::proxy::{Proxy, ProxySetting};
 use crate::transport::url::is_loopback_host;
@@ -13,6 +14,9 @@ use std::time::Duration;
 /// Longest keepalive interval, timeout or backoff accepted (longer ones are surely mistakes,
 /// and would overflow clock arithmetic when near `Duration::MAX`).
 const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// Default of [`Config::max_queued_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 << 20;
 
 /// The public Flow service.
 pub const DEFAULT_BASE_URL: &str = "https://sdk.flow.ai";
@@ -58,8 +62,8 @@ pub struct Config {
     pub(crate) session_id: String,
     pub(crate) originator: Originator,
     pub(crate) origin: Option<String>,
-    pub(crate) ott: Option<String>,
-    pub(crate) secret: Option<String>,
+    pub(crate) ott: Option<Secret>,
+    pub(crate) secret: Option<Secret>,
     pub(crate) keepalive_interval: Option<Duration>,
     pub(crate) pong_timeout: Duration,
     pub(crate) connect_timeout: Duration,
@@ -71,6 +75,7 @@ pub struct Config {
     pub(crate) outbox: bool,
     pub(crate) max_outbox: usize,
     pub(crate) max_queued_events: usize,
+    pub(crate) max_queued_bytes: usize,
     pub(crate) state_file: Option<PathBuf>,
     pub(crate) pong_events: bool,
     pub(crate) session_policy: SessionPolicy,
@@ -111,6 +116,7 @@ impl Config {
             outbox: true,
             max_outbox: 10_000,
             max_queued_events: 10_000,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             state_file: None,
             pong_events: false,
             session_policy: SessionPolicy::Keep,
@@ -167,13 +173,13 @@ impl Config {
 
     /// A one-time token sent as `x-flowai-ott` with `socket.info`.
     pub fn ott(mut self, ott: impl Into<String>) -> Self {
-        self.ott = Some(ott.into());
+        self.ott = Some(Secret::new(ott));
         self
     }
 
     /// A nonce (secret) already known for the configured thread.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secret = Some(secret.into());
+        self.secret = Some(Secret::new(secret));
         self
     }
 
@@ -275,10 +281,21 @@ impl Config {
         self
     }
 
-    /// Most events waiting to be received (default 10,000); when full the client stops
-    /// reading from the socket (TCP backpressure) until events are taken.
+    /// Most events waiting to be received (default 10,000). The client keeps reading when
+    /// the queue is full, so acknowledgements, pongs and the dead-peer check never wait for
+    /// you; an event that does not fit is not queued but counted, and the count arrives in
+    /// its place as one [`Event::Overflow`](crate::Event::Overflow).
     pub fn max_queued_events(mut self, events: usize) -> Self {
         self.max_queued_events = events;
+        self
+    }
+
+    /// Most bytes held for you in events waiting to be received (default 64 MiB), counted on
+    /// the text of the frames as received plus a small fixed size per event (frames wait as
+    /// text and are parsed when taken). Beyond it events are counted, not queued, as with
+    /// [`Config::max_queued_events`]. At least [`Config::max_message_size`].
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
         self
     }
 
@@ -378,6 +395,9 @@ impl Config {
         }
         if self.max_outbox == 0 || self.max_queued_events == 0 {
             return fail("max outbox and max queued events must be above zero");
+        }
+        if self.max_queued_bytes < self.max_message_size {
+            return fail("max queued bytes must be at least the max message size");
         }
         if self.backoff.min.is_zero() || self.backoff.max < self.backoff.min {
             return fail("backoff needs 0 < min <= max");

@@ -25,8 +25,9 @@ pub use crate::transport::{Stream, Transport};
 /// A connected WebSocket as the I/O thread drives it.
 pub type Socket = WebSocket<Stream>;
 
-/// What `socket.info` answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `socket.info` answered. Its `Debug` hides the secret and the endpoint's path (a
+/// single-use URL is a credential for 60 seconds).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SocketInfo {
     /// The single-use `ws://` or `wss://` URL, valid for 60 seconds.
     pub endpoint: String,
@@ -35,7 +36,8 @@ pub struct SocketInfo {
 }
 
 /// The ids sent with `socket.info` and the REST calls, as query parameters and headers.
-#[derive(Debug, Clone, Copy)]
+/// Its `Debug` hides the secret and the one-time token.
+#[derive(Clone, Copy)]
 pub struct Ids<'a> {
     /// The project's clientId.
     pub client_id: &'a str,
@@ -47,6 +49,27 @@ pub struct Ids<'a> {
     pub secret: Option<&'a str>,
     /// A one-time token, if any.
     pub ott: Option<&'a str>,
+}
+
+impl std::fmt::Debug for SocketInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketInfo")
+            .field("endpoint", &crate::secret::redact_url(&self.endpoint))
+            .field("secret", &crate::secret::opt(&self.secret))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Ids<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ids")
+            .field("client_id", &self.client_id)
+            .field("session_id", &self.session_id)
+            .field("thread_id", &self.thread_id)
+            .field("secret", &crate::secret::opt(&self.secret))
+            .field("ott", &crate::secret::opt(&self.ott))
+            .finish()
+    }
 }
 
 impl<'a> Ids<'a> {
@@ -178,7 +201,7 @@ pub(crate) fn socket_info(
     if !(endpoint.starts_with("ws://") || endpoint.starts_with("wss://")) {
         return Err(Error::Protocol(format!(
             "socket.info endpoint is not a ws:// or wss:// URL: {}",
-            snippet(endpoint)
+            snippet(&crate::secret::redact_url(endpoint))
         )));
     }
     check_endpoint(transport, &target, endpoint)?;
@@ -193,7 +216,7 @@ pub(crate) fn socket_info(
 /// `allow_insecure(true)`.
 fn check_endpoint(transport: &Transport, base: &Target, endpoint: &str) -> Result<()> {
     let target = Target::parse(endpoint)
-        .map_err(|e| Error::Protocol(format!("socket.info endpoint: {e}")))?;
+        .map_err(|e| Error::Protocol(format!("socket.info handed out a bad WebSocket URL: {e}")))?;
     if target.secure || transport.allow_insecure() {
         return Ok(());
     }
@@ -201,14 +224,14 @@ fn check_endpoint(transport: &Transport, base: &Target, endpoint: &str) -> Resul
         return Err(Error::Config(format!(
             "socket.info over https handed out an unencrypted endpoint {}; refused (the nonce \
              would travel in clear). allow_insecure(true) accepts it",
-            snippet(endpoint)
+            snippet(&crate::secret::redact_url(endpoint))
         )));
     }
     if !target.is_loopback() {
         return Err(Error::Config(format!(
             "socket.info handed out an unencrypted endpoint on another host ({}); refused: \
              ws:// is only for this machine unless allow_insecure(true)",
-            snippet(endpoint)
+            snippet(&crate::secret::redact_url(endpoint))
         )));
     }
     Ok(())
@@ -233,9 +256,10 @@ pub(crate) fn websocket(
     endpoint: &str,
     limit: &Limit,
 ) -> Result<Socket> {
-    let mut request = endpoint
-        .into_client_request()
-        .map_err(|e| Error::Protocol(format!("bad WebSocket URL {endpoint}: {e}")))?;
+    let mut request = endpoint.into_client_request().map_err(|e| {
+        let url = crate::secret::redact_url(endpoint);
+        Error::Protocol(format!("bad WebSocket URL {url}: {e}"))
+    })?;
     if let Some(origin) = &cfg.origin {
         let value = origin
             .parse()

@@ -33,6 +33,7 @@ pub mod handshake;
 pub mod ids;
 pub mod protocol;
 pub mod rest;
+pub mod secret;
 pub mod state;
 mod transport;
 
@@ -45,6 +46,7 @@ pub use config::{Backoff, Config};
 pub use error::{Error, Result};
 pub use protocol::{Attachment, Message, Metadata, Originator, Profile, Role, TraceId};
 pub use rest::{History, HistoryEntry, UploadResult};
+pub use secret::Secret;
 pub use state::SessionPolicy;
 
 #[cfg(feature = "emulator")]

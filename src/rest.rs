@@ -26,9 +26,10 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 use std::time::Duration;
 
-/// The past messages of a thread, from `thread.history`.
+/// The past messages of a thread, from `thread.history`. Its `Debug` hides the nonces the
+/// sent messages carried.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct History {
     /// The thread they belong to.
     pub thread_id: String,
@@ -41,12 +42,30 @@ pub struct History {
 /// One entry of a thread's history: a frame-like `{"type": …, "payload": …}` object (a sent
 /// `message.send`, a `message.received` reply, a `file.upload`, …), kept whole.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct HistoryEntry {
     /// The entry's `type` (empty when it has none).
     pub kind: String,
     /// The entry as sent.
     pub raw: Value,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("thread_id", &self.thread_id)
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for HistoryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryEntry")
+            .field("kind", &self.kind)
+            .field("raw", &crate::secret::JsonForDebug(&self.raw))
+            .finish()
+    }
 }
 
 impl HistoryEntry {

@@ -65,7 +65,7 @@ pub enum SessionPolicy {
 
 /// The contents of a state file.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedState {
     /// Format version ([`STATE_VERSION`]).
@@ -82,6 +82,25 @@ pub struct SavedState {
     /// Nonce per threadId.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for SavedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secrets are nonces: their threads are shown, never their values.
+        let secrets: BTreeMap<&str, &str> = self
+            .secrets
+            .keys()
+            .map(|thread| (thread.as_str(), crate::secret::REDACTED))
+            .collect();
+        f.debug_struct("SavedState")
+            .field("version", &self.version)
+            .field("client_id", &self.client_id)
+            .field("thread_id", &self.thread_id)
+            .field("session_id", &self.session_id)
+            .field("session_policy", &self.session_policy)
+            .field("secrets", &secrets)
+            .finish()
+    }
 }
 
 fn config_error(path: &Path, what: impl std::fmt::Display) -> Error {
@@ -197,7 +216,7 @@ pub(crate) fn prepare(mut cfg: Config) -> Result<(Config, HashMap<String, String
         }
     }
     if let Some(secret) = &cfg.secret {
-        secrets.insert(cfg.thread_id.clone(), secret.clone());
+        secrets.insert(cfg.thread_id.clone(), secret.expose().to_string());
     }
     persist(&cfg, || secrets.clone())?;
     Ok((cfg, secrets))

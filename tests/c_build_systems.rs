@@ -33,7 +33,14 @@ fn makefile_builds_shared_static_and_pkg_config() {
         .arg("all");
     let out = run_with_deadline(make, Duration::from_secs(300));
     expect_success("make -C examples-c", &out);
-    for example in ["quickstart", "events", "test_abi", "soak", "bench"] {
+    for example in [
+        "quickstart",
+        "events",
+        "test_abi",
+        "soak",
+        "bench",
+        "close_in_callback",
+    ] {
         for link in ["shared", "static"] {
             let exe = build.join(format!("{example}-{link}"));
             assert!(exe.exists(), "{} was not built", exe.display());

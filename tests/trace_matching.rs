@@ -92,3 +92,90 @@ fn the_callers_own_trace_id_is_kept_and_echoed() {
             .unwrap();
     });
 }
+
+#[test]
+fn trace_ids_above_2_pow_53_are_refused_with_a_clear_error() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        let client = Client::connect(common::config_for(&emulator)).unwrap();
+        let too_big = TraceId::MAX.0 + 1;
+        let refused = client.send(Message::text("x").trace(too_big));
+        let Err(flowai_socket::Error::InvalidArgument(why)) = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            why.contains("2^53") && why.contains(&too_big.to_string()),
+            "{why}"
+        );
+        let refused = client.send_json(&format!(r#"{{"speech":"x","traceId":{too_big}}}"#));
+        assert!(
+            matches!(refused, Err(flowai_socket::Error::InvalidArgument(_))),
+            "{refused:?}"
+        );
+        assert_eq!(client.pending(), 0, "nothing was queued");
+        let largest = client
+            .send(Message::text("x").trace(TraceId::MAX.0))
+            .unwrap();
+        client
+            .wait_delivered(largest, Duration::from_secs(5))
+            .unwrap();
+    });
+}
+
+#[test]
+fn automatic_trace_ids_of_clients_started_together_on_one_thread_never_collide() {
+    common::watchdog(Duration::from_secs(60), || {
+        let emulator = Arc::new(common::emulator());
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let (emulator, start) = (emulator.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let client = Client::connect(common::config_for(&emulator)).unwrap();
+                    (0..100)
+                        .map(|i| client.send(Message::text(format!("m{i}"))).unwrap())
+                        .collect::<Vec<TraceId>>()
+                })
+            })
+            .collect();
+        let mut all = HashSet::new();
+        for c in clients {
+            for trace in c.join().unwrap() {
+                assert!(trace <= TraceId::MAX, "{trace}");
+                assert!(
+                    all.insert(trace),
+                    "traceId {trace} used twice on one thread"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn an_ack_of_the_same_trace_id_in_another_thread_is_not_taken_for_ours() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        emulator.faults().ack_delay(Duration::from_millis(500));
+        let client = Client::connect(common::config_for(&emulator)).unwrap();
+        let trace = client.send(Message::text("mine").trace(4242)).unwrap();
+        let forged = r#"{"type":"message.delivered","payload":{"threadId":"someone.else","traceId":4242,"speech":"theirs"}}"#;
+        assert_eq!(emulator.faults().push_frame("test.thread", forged), 1);
+        let (event, _) = common::wait_event(&client, Duration::from_secs(5), |e| {
+            matches!(e, Event::Delivered(_))
+        });
+        assert_eq!(event.thread_id(), Some("someone.else"));
+        assert_eq!(
+            client.pending(),
+            1,
+            "still waiting for our own acknowledgement"
+        );
+        client
+            .wait_delivered(trace, Duration::from_secs(5))
+            .unwrap();
+        let (event, _) = common::wait_event(&client, Duration::from_secs(5), |e| {
+            matches!(e, Event::Delivered(_))
+        });
+        assert_eq!(event.thread_id(), Some("test.thread"));
+    });
+}

@@ -108,24 +108,23 @@ fn run(
             return;
         }
         if let Some(event) = shared.take_carried() {
-            if !call(client, &mut handler, &client.taken(event)) {
+            if !call(client, &mut handler, &event) {
                 return;
             }
             continue;
         }
         let event = select! {
             recv(woken) -> _ => return,
-            recv(shared.events_rx) -> event => match event {
-                Ok(event) => event,
+            recv(shared.events.receiver()) -> queued => match queued {
+                Ok(queued) => shared.events.accept(queued),
                 Err(_) => return,
             },
             // The client stopped: hand over what is still queued, then end.
-            recv(shared.stopped_rx) -> _ => match shared.events_rx.try_recv() {
-                Ok(event) => event,
-                Err(_) => return,
+            recv(shared.stopped_rx) -> _ => match shared.events.try_take() {
+                Some(event) => event,
+                None => return,
             },
         };
-        let event = client.taken(event);
         if stopping.load(Ordering::Acquire) {
             // Stopped while taking it: keep it for `recv` or the next dispatcher.
             shared.carry(event);

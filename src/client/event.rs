@@ -1,11 +1,16 @@
 //! What a client hands its user: one [`Event`] per server frame or connection change.
 
-use crate::protocol::{Delivered, Reply, TraceId};
+use crate::protocol::{Delivered, Inbound, Reply, TraceId};
+use crate::secret::{JsonForDebug, TextForDebug, REDACTED};
 use serde_json::{json, Value};
+use std::fmt;
 use std::time::Duration;
 
 /// Something that happened on a client, in the order it happened.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` never shows a secret: the one of `SecretGenerated` and a nonce echoed in a
+/// payload print as `***`.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// The WebSocket is open (first connect and every reconnect).
@@ -71,6 +76,68 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// This many events were not queued because the queue was full (`max_queued_events` or
+    /// `max_queued_bytes`): they came where this event stands, between the one before it
+    /// and the one after it. Acknowledgements among them still took effect
+    /// (`wait_delivered` saw them); replies among them can be read back with
+    /// [`Client::history`](crate::Client::history).
+    Overflow {
+        /// How many events were not queued.
+        dropped: u64,
+    },
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let one = |f: &mut fmt::Formatter<'_>, name: &str, v: &dyn fmt::Debug| {
+            f.debug_tuple(name).field(v).finish()
+        };
+        match self {
+            Event::Connected { session_id } => f
+                .debug_struct("Connected")
+                .field("session_id", session_id)
+                .finish(),
+            Event::Delivered(d) => one(f, "Delivered", d),
+            Event::ActivitiesDelivered(d) => one(f, "ActivitiesDelivered", d),
+            Event::Reply(r) => one(f, "Reply", r),
+            Event::ActivitiesCreated(r) => one(f, "ActivitiesCreated", r),
+            Event::ServerError { message } => f
+                .debug_struct("ServerError")
+                .field("message", message)
+                .finish(),
+            Event::AgentTyping(p) => one(f, "AgentTyping", &JsonForDebug(p)),
+            Event::SecretGenerated { .. } => f
+                .debug_struct("SecretGenerated")
+                .field("secret", &REDACTED)
+                .finish(),
+            Event::Interruption(p) => one(f, "Interruption", &JsonForDebug(p)),
+            Event::ProtocolError { error, raw } => f
+                .debug_struct("ProtocolError")
+                .field("error", error)
+                .field("raw", &TextForDebug(raw))
+                .finish(),
+            Event::Unknown(v) => one(f, "Unknown", &JsonForDebug(v)),
+            Event::Disconnected { reason } => f
+                .debug_struct("Disconnected")
+                .field("reason", reason)
+                .finish(),
+            Event::Reconnecting { attempt, delay } => f
+                .debug_struct("Reconnecting")
+                .field("attempt", attempt)
+                .field("delay", delay)
+                .finish(),
+            Event::NotDelivered { trace_id } => f
+                .debug_struct("NotDelivered")
+                .field("trace_id", trace_id)
+                .finish(),
+            Event::Pong => f.write_str("Pong"),
+            Event::Closed { reason } => f.debug_struct("Closed").field("reason", reason).finish(),
+            Event::Overflow { dropped } => f
+                .debug_struct("Overflow")
+                .field("dropped", dropped)
+                .finish(),
+        }
+    }
 }
 
 impl Event {
@@ -93,6 +160,47 @@ impl Event {
             Event::NotDelivered { .. } => "not_delivered",
             Event::Pong => "pong",
             Event::Closed { .. } => "closed",
+            Event::Overflow { .. } => "overflow",
+        }
+    }
+
+    /// The event of a decoded server frame.
+    pub(crate) fn from_inbound(inbound: Inbound) -> Event {
+        match inbound {
+            Inbound::Pong => Event::Pong,
+            Inbound::Delivered {
+                delivered,
+                activities: true,
+            } => Event::ActivitiesDelivered(delivered),
+            Inbound::Delivered { delivered, .. } => Event::Delivered(delivered),
+            Inbound::Reply {
+                reply,
+                activities: true,
+            } => Event::ActivitiesCreated(reply),
+            Inbound::Reply { reply, .. } => Event::Reply(reply),
+            Inbound::AgentTyping(p) => Event::AgentTyping(p),
+            Inbound::SecretGenerated(secret) => Event::SecretGenerated { secret },
+            Inbound::Interruption(p) => Event::Interruption(p),
+            Inbound::ServerError(message) => Event::ServerError { message },
+            Inbound::Unknown(v) => Event::Unknown(v),
+        }
+    }
+
+    /// The bytes of text the event holds, for the queue's byte budget (the events the I/O
+    /// thread builds itself: connection changes, acknowledgements, secrets; server frames
+    /// wait as text and are counted as such).
+    pub(crate) fn text_bytes(&self) -> usize {
+        match self {
+            Event::Connected { session_id } => session_id.len(),
+            Event::Delivered(d) | Event::ActivitiesDelivered(d) => {
+                d.raw_payload.get().len() + d.thread_id.as_ref().map_or(0, String::len)
+            }
+            Event::ServerError { message: text }
+            | Event::SecretGenerated { secret: text }
+            | Event::Disconnected { reason: text }
+            | Event::Closed { reason: text } => text.len(),
+            Event::ProtocolError { error, raw } => error.len() + raw.len(),
+            _ => 0,
         }
     }
 
@@ -122,6 +230,9 @@ impl Event {
             Event::ServerError { message } => Some(message.clone()),
             Event::ProtocolError { error, .. } => Some(error.clone()),
             Event::Disconnected { reason } | Event::Closed { reason } => Some(reason.clone()),
+            Event::Overflow { dropped } => Some(format!(
+                "{dropped} events were not queued: the event queue was full"
+            )),
             _ => None,
         }
     }
@@ -159,6 +270,7 @@ impl Event {
             }
             Event::Pong => json!({"type": "pong"}),
             Event::Closed { reason } => json!({"type": "closed", "reason": reason}),
+            Event::Overflow { dropped } => json!({"type": "overflow", "dropped": dropped}),
         }
     }
 }

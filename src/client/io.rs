@@ -3,19 +3,17 @@
 
 use super::backoff;
 use super::event::Event;
+use super::queue::keep;
 use super::shared::{Link, Shared};
 use crate::error::{Error, Result};
 use crate::handshake::{self, Ids, Socket};
-use crate::protocol::{decode, Inbound};
+use crate::protocol::{decode_control, Inbound};
 use crate::transport::poll;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tungstenite::Message as WsMessage;
-
-/// Largest part of a bad frame kept in a [`Event::ProtocolError`].
-const RAW_KEEP: usize = 64 * 1024;
 
 /// How a connection ended.
 enum End {
@@ -265,14 +263,18 @@ fn serve_socket(shared: &Shared, sock_fd: RawFd, generation: u64) -> End {
         } else {
             write_blocked_since = None;
         }
-        // 2. Read every frame available, as long as the event queue has room.
-        let paused = loop {
-            if !shared.has_event_room() {
+        // 2. Read what is available, whatever the event queue holds (acknowledgements and
+        //    pongs must not wait for the user), up to a batch so that a server that never
+        //    pauses cannot starve the writes, the close check and the dead-peer verdict.
+        let mut read = ReadBatch::default();
+        let more = loop {
+            if read.full() {
                 break true;
             }
             match ws.read() {
                 Ok(msg) => {
                     shared.mark_rx();
+                    read.count(&msg);
                     if let Err(reason) = handle(shared, msg) {
                         return End::Lost(reason);
                     }
@@ -284,10 +286,7 @@ fn serve_socket(shared: &Shared, sock_fd: RawFd, generation: u64) -> End {
             }
         };
         drop(guard);
-        shared.paused.store(paused, Ordering::SeqCst);
-        if paused && shared.has_event_room() {
-            // The user took events between the check and the flag: read on, or the wake
-            // that `recv` sends only when it sees the flag would be lost.
+        if more {
             continue;
         }
         // 3. Sleep until the socket or the waker has something for us.
@@ -300,15 +299,32 @@ fn serve_socket(shared: &Shared, sock_fd: RawFd, generation: u64) -> End {
                 .clamp(1, i32::MAX as u128) as i32,
             None => -1,
         };
-        if let Err(e) = poll(
-            sock_fd,
-            !paused,
-            write_pending,
-            shared.waker.fd(),
-            timeout_ms,
-        ) {
+        if let Err(e) = poll(sock_fd, true, write_pending, shared.waker.fd(), timeout_ms) {
             return End::Lost(format!("poll failed: {e}"));
         }
+    }
+}
+
+/// Frames and bytes read in one round of the I/O loop.
+#[derive(Default)]
+struct ReadBatch {
+    frames: usize,
+    bytes: usize,
+}
+
+impl ReadBatch {
+    /// Most frames read in one round before the loop writes and checks again.
+    const FRAMES: usize = 1024;
+    /// Most bytes read in one round.
+    const BYTES: usize = 4 << 20;
+
+    fn count(&mut self, msg: &WsMessage) {
+        self.frames += 1;
+        self.bytes += msg.len();
+    }
+
+    fn full(&self) -> bool {
+        self.frames >= Self::FRAMES || self.bytes >= Self::BYTES
     }
 }
 
@@ -336,15 +352,8 @@ fn read_error(shared: &Shared, e: tungstenite::Error) -> String {
     }
 }
 
-fn keep(raw: &str) -> String {
-    let mut end = raw.len().min(RAW_KEEP);
-    while !raw.is_char_boundary(end) {
-        end -= 1;
-    }
-    raw[..end].to_string()
-}
-
-/// Turns one WebSocket message into events; Err ends the connection.
+/// Acts on one WebSocket message: acknowledgements, pongs and secrets take effect now;
+/// every event is offered to the queue (frames as their text). Err ends the connection.
 fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
     let text = match msg {
         WsMessage::Text(t) => t,
@@ -366,53 +375,43 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
         }
         WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => return Ok(()),
     };
-    let event = match decode(&text) {
-        Ok(inbound) => match inbound {
-            Inbound::Pong => {
-                shared.progress.fetch_add(1, Ordering::AcqRel);
-                if !shared.cfg.pong_events {
-                    return Ok(());
-                }
-                Event::Pong
+    let Some(inbound) = decode_control(&text) else {
+        shared.emit_frame(&text);
+        return Ok(());
+    };
+    match inbound {
+        Inbound::Pong => {
+            shared.progress.fetch_add(1, Ordering::AcqRel);
+            if shared.cfg.pong_events {
+                shared.emit(Event::Pong);
             }
-            Inbound::Delivered {
+        }
+        Inbound::Delivered {
+            delivered,
+            activities,
+        } => {
+            // Acknowledge first, then queue the event, then wake the waiters: a
+            // `wait_delivered` blocked on it returns with its `Delivered` already queued, and
+            // the user woken by the event does not meet this thread in the state lock.
+            let acked = delivered.trace_id.is_some_and(|trace| {
+                let thread = delivered.thread_id.as_deref();
+                shared.lock().outbox.ack(trace, thread)
+            });
+            shared.emit(Event::from_inbound(Inbound::Delivered {
                 delivered,
                 activities,
-            } => {
-                if let Some(trace) = delivered.trace_id {
-                    if shared.lock().outbox.ack(trace) {
-                        shared.progress.fetch_add(1, Ordering::AcqRel);
-                        shared.delivered.notify_all();
-                    }
-                }
-                if activities {
-                    Event::ActivitiesDelivered(delivered)
-                } else {
-                    Event::Delivered(delivered)
-                }
+            }));
+            if acked {
+                shared.progress.fetch_add(1, Ordering::AcqRel);
+                shared.delivered.notify_all();
             }
-            Inbound::Reply { reply, activities } => {
-                if activities {
-                    Event::ActivitiesCreated(reply)
-                } else {
-                    Event::Reply(reply)
-                }
-            }
-            Inbound::AgentTyping(p) => Event::AgentTyping(p),
-            Inbound::SecretGenerated(secret) => {
-                adopt_secret(shared, secret.clone());
-                Event::SecretGenerated { secret }
-            }
-            Inbound::Interruption(p) => Event::Interruption(p),
-            Inbound::ServerError(message) => Event::ServerError { message },
-            Inbound::Unknown(v) => Event::Unknown(v),
-        },
-        Err(e) => Event::ProtocolError {
-            error: e.reason,
-            raw: keep(&text),
-        },
-    };
-    shared.emit(event);
+        }
+        Inbound::SecretGenerated(secret) => {
+            adopt_secret(shared, secret.clone());
+            shared.emit(Event::SecretGenerated { secret });
+        }
+        other => shared.emit(Event::from_inbound(other)),
+    }
     Ok(())
 }
 

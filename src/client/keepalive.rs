@@ -28,13 +28,11 @@ pub(crate) fn run(shared: Arc<Shared>, every: Duration) {
                 waiting = None;
             } else if now >= deadline {
                 waiting = None;
-                if !shared.paused.load(Ordering::Acquire) {
-                    st.dead = Some((
-                        generation,
-                        format!("no answer to ping within {pong_timeout:?}"),
-                    ));
-                    shared.waker.wake();
-                }
+                st.dead = Some((
+                    generation,
+                    format!("no answer to ping within {pong_timeout:?}"),
+                ));
+                shared.waker.wake();
             }
         }
         if now >= next_ping {

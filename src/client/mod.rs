@@ -7,6 +7,7 @@ mod event;
 mod io;
 mod keepalive;
 mod outbox;
+mod queue;
 mod shared;
 mod waker;
 
@@ -24,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Longest single condvar wait; longer waits loop (and "for ever" never overflows a clock).
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(3600);
@@ -65,16 +66,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn first_trace_id() -> u64 {
-    // Milliseconds × 1000 keeps ids increasing across restarts and below 2^53, so a
-    // JavaScript server reads them exactly.
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    ms.saturating_mul(1000)
-}
-
 impl Client {
     /// Validates the config, fetches `socket.info`, opens the WebSocket (all bounded by the
     /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
@@ -82,11 +73,10 @@ impl Client {
         cfg.validate()?;
         let (cfg, secrets) = crate::state::prepare(cfg)?;
         let transport = crate::handshake::Transport::new(&cfg)?;
-        let (events_tx, events_rx) = crossbeam_channel::unbounded();
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox),
+                outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox, &cfg.thread_id),
                 control: VecDeque::new(),
                 link: Link::Down,
                 dead: None,
@@ -97,16 +87,14 @@ impl Client {
             delivered: Condvar::new(),
             sleepers: Condvar::new(),
             waker: waker::Waker::new()?,
-            events_tx,
-            events_rx,
+            events: queue::EventQueue::new(cfg.max_queued_events, cfg.max_queued_bytes),
             carried: Mutex::new(None),
             stopped_tx: Mutex::new(Some(stopped_tx)),
             stopped_rx,
             closing: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
             last_rx_us: AtomicU64::new(0),
             epoch: Instant::now(),
-            next_trace: AtomicU64::new(first_trace_id()),
+            next_trace: crate::ids::TraceIds::new(crate::ids::first_trace_id()),
             progress: AtomicU64::new(0),
             cfg,
         });
@@ -197,7 +185,13 @@ impl Client {
             .carried
             .lock()
             .map_or(0, |c| usize::from(c.is_some()));
-        self.shared.events_rx.len() + carried
+        self.shared.events.len() + carried
+    }
+
+    /// Bytes held by the events waiting to be received (bounded by
+    /// [`Config::max_queued_bytes`]).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.events.bytes()
     }
 
     fn check_open(&self) -> Result<()> {
@@ -225,7 +219,7 @@ impl Client {
         message.validate().map_err(Error::InvalidArgument)?;
         let trace = *message
             .trace_id
-            .get_or_insert_with(|| TraceId(self.shared.next_trace.fetch_add(1, Ordering::Relaxed)));
+            .get_or_insert_with(|| self.shared.next_trace.next());
         let mut nonced = None;
         if message.nonce.is_none() {
             message.nonce = self.secret(&message.thread_id);
@@ -233,10 +227,10 @@ impl Client {
                 nonced = Some(Box::new(message.clone()));
             }
         }
-        let frame: Arc<str> = Outbound::MessageSend(message).to_json().into();
+        let frame: Arc<str> = Outbound::message_send_json(&message).into();
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, frame, nonced)?;
+            st.outbox.push(trace, &message.thread_id, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
@@ -372,18 +366,10 @@ impl Client {
         }
     }
 
-    fn taken(&self, event: Event) -> Event {
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.shared.paused.load(Ordering::SeqCst) {
-            self.shared.waker.wake();
-        }
-        event
-    }
-
     /// Takes the next event without blocking; `Ok(None)` when none is queued.
     pub fn try_recv(&self) -> Result<Option<Event>> {
         match self.shared.take_event() {
-            Some(e) => Ok(Some(self.taken(e))),
+            Some(e) => Ok(Some(e)),
             None => self.check_open().map(|()| None),
         }
     }
@@ -395,7 +381,9 @@ impl Client {
             return Ok(Some(e));
         }
         crossbeam_channel::select! {
-            recv(self.shared.events_rx) -> e => Ok(e.ok().map(|e| self.taken(e))),
+            recv(self.shared.events.receiver()) -> e => {
+                Ok(e.ok().map(|e| self.shared.events.accept(e)))
+            }
             recv(self.shared.stopped_rx) -> _ => self.try_recv()?.map_or_else(
                 || self.check_open().map(|()| None),
                 |e| Ok(Some(e)),
@@ -419,20 +407,23 @@ impl Client {
     }
 
     /// Closes the connection (a WebSocket close frame when connected) and joins the threads.
-    /// Prompt whatever the keepalive interval and whatever a reconnect is doing (a DNS
-    /// lookup, a TCP connect, a proxy, TLS or WebSocket handshake, `socket.info`, a backoff
-    /// sleep: each waits on the client's cancel signal); REST calls in flight on other threads
-    /// return [`Error::AlreadyClosed`]. Idempotent; also done on drop. Messages not yet
-    /// acknowledged are not waited for: call [`Client::flush`] first for that.
+    /// First every blocked call on the client (`recv`, `wait_delivered`, `flush`, on any
+    /// thread, in a [`Dispatcher`] handler too) is woken and returns
+    /// [`Error::AlreadyClosed`]; then the threads are joined. Prompt whatever the keepalive
+    /// interval and whatever a reconnect is doing (a DNS lookup, a TCP connect, a proxy, TLS
+    /// or WebSocket handshake, `socket.info`, a backoff sleep: each waits on the client's
+    /// cancel signal); REST calls in flight on other threads return [`Error::AlreadyClosed`].
+    /// Callable from any thread, including from inside a handler; idempotent; also done on
+    /// drop. Messages not yet acknowledged are not waited for: call [`Client::flush`] first
+    /// for that.
     pub fn close(&self) -> Result<()> {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         // Taking the lock once orders the flag before any waiter's check-then-wait, so no
-        // sleeper can miss the notification below.
+        // sleeper can miss the notifications `stop` sends (it also wakes blocked `recv`s).
         drop(self.shared.lock());
-        self.shared.sleepers.notify_all();
-        self.shared.delivered.notify_all();
+        self.shared.stop("closed by the user".into());
         self.shared.waker.wake();
         self.shared.transport.cancel();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
@@ -442,7 +433,6 @@ impl Client {
                 let _ = handle.join();
             }
         }
-        self.shared.stop("closed by the user".into());
         Ok(())
     }
 }

@@ -11,17 +11,29 @@ const LOST_MEMORY: usize = 10_000;
 /// The outbox: every `message.send` frame stays here until acknowledged. Frames before the
 /// write cursor have been written on the current connection; a reconnect rewinds the cursor
 /// (at-least-once) or forgets the written ones as lost (at-most-once).
-/// One waiting message: its traceId, its frame, and the message itself when the client filled
-/// in the thread's nonce (so a re-send after a new secret carries the new one).
-#[derive(Debug)]
+/// What identifies a threadId in the outbox: a 64-bit hash, so that no message costs an
+/// allocation for it (two threads of one client would need the same traceId in flight and
+/// colliding hashes to be confused).
+fn thread_key(thread_id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(thread_id)
+}
+
+/// One waiting message: its traceId and threadId, its frame, and the message itself when the
+/// client filled in the thread's nonce (so a re-send after a new secret carries the new one).
+/// No `Debug`: frames carry nonces.
 struct Entry {
     trace: TraceId,
+    /// The threadId's [`thread_key`]: compared with the echoed one's.
+    thread: u64,
     frame: Arc<str>,
     nonced: Option<Box<Message>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct Outbox {
+    /// The client's configured threadId and its key: most messages and acknowledgements
+    /// name it, and a comparison is cheaper than a hash.
+    home: (Box<str>, u64),
     entries: BTreeMap<u64, Entry>,
     by_trace: HashMap<TraceId, u64>,
     next_seq: u64,
@@ -33,8 +45,9 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new(capacity: usize, resend: bool) -> Self {
+    pub(crate) fn new(capacity: usize, resend: bool, home_thread: &str) -> Self {
         Outbox {
+            home: (home_thread.into(), thread_key(home_thread)),
             entries: BTreeMap::new(),
             by_trace: HashMap::new(),
             next_seq: 0,
@@ -50,6 +63,7 @@ impl Outbox {
     pub(crate) fn push(
         &mut self,
         trace: TraceId,
+        thread: &str,
         frame: Arc<str>,
         nonced: Option<Box<Message>>,
     ) -> Result<()> {
@@ -68,6 +82,7 @@ impl Outbox {
             seq,
             Entry {
                 trace,
+                thread: self.key(thread),
                 frame,
                 nonced,
             },
@@ -86,14 +101,33 @@ impl Outbox {
         self.cursor = self.next_seq;
     }
 
-    /// Records an acknowledgement; false when the traceId was not waiting.
-    pub(crate) fn ack(&mut self, trace: TraceId) -> bool {
-        match self.by_trace.remove(&trace) {
-            Some(seq) => {
-                self.entries.remove(&seq);
+    fn key(&self, thread: &str) -> u64 {
+        if thread == &*self.home.0 {
+            self.home.1
+        } else {
+            thread_key(thread)
+        }
+    }
+
+    /// Records an acknowledgement of `trace` on `thread` (when the server echoed the
+    /// threadId: an ack naming another thread is someone else's message with the same
+    /// traceId). False when no such message was waiting.
+    pub(crate) fn ack(&mut self, trace: TraceId, thread: Option<&str>) -> bool {
+        use std::collections::btree_map::Entry as Slot;
+        let Some(seq) = self.by_trace.remove(&trace) else {
+            return false;
+        };
+        let key = thread.map(|t| self.key(t));
+        match self.entries.entry(seq) {
+            Slot::Occupied(e) if key.map_or(true, |k| e.get().thread == k) => {
+                e.remove();
                 true
             }
-            None => false,
+            _ => {
+                // Someone else's message: ours is still waiting.
+                self.by_trace.insert(trace, seq);
+                false
+            }
         }
     }
 
@@ -131,7 +165,7 @@ impl Outbox {
             let current = secrets.get(&message.thread_id);
             if current.is_some() && current != message.nonce.as_ref() {
                 message.nonce = current.cloned();
-                entry.frame = Outbound::MessageSend((**message).clone()).to_json().into();
+                entry.frame = Outbound::message_send_json(message).into();
             }
         }
     }
@@ -178,24 +212,25 @@ mod tests {
 
     #[test]
     fn at_least_once_resends_unacked_in_order() {
-        let mut o = Outbox::new(10, true);
+        let mut o = Outbox::new(10, true, "t");
         for i in 1..=3 {
-            o.push(TraceId(i), format!("m{i}").into(), None).unwrap();
+            o.push(TraceId(i), "t", format!("m{i}").into(), None)
+                .unwrap();
         }
         assert_eq!(frames(&mut o), ["m1", "m2", "m3"]);
         assert!(frames(&mut o).is_empty());
-        assert!(o.ack(TraceId(2)));
-        assert!(!o.ack(TraceId(2)));
+        assert!(o.ack(TraceId(2), Some("t")));
+        assert!(!o.ack(TraceId(2), Some("t")));
         assert!(o.rewind().is_empty());
         assert_eq!(frames(&mut o), ["m1", "m3"]);
     }
 
     #[test]
     fn at_most_once_reports_written_as_lost_and_keeps_unwritten() {
-        let mut o = Outbox::new(10, false);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        let mut o = Outbox::new(10, false, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         frames(&mut o);
-        o.push(TraceId(2), "b".into(), None).unwrap();
+        o.push(TraceId(2), "t", "b".into(), None).unwrap();
         assert_eq!(o.rewind(), [TraceId(1)]);
         assert!(o.was_lost(TraceId(1)));
         assert_eq!(frames(&mut o), ["b"]);
@@ -203,13 +238,13 @@ mod tests {
 
     #[test]
     fn a_resent_message_carries_the_current_secret() {
-        let mut o = Outbox::new(10, true);
+        let mut o = Outbox::new(10, true, "t");
         let mut message = Message::text("hi").thread("t");
         message.nonce = Some("old".into());
-        let frame = Outbound::MessageSend(message.clone()).to_json();
-        o.push(TraceId(1), frame.into(), Some(Box::new(message)))
+        let frame = Outbound::message_send_json(&message);
+        o.push(TraceId(1), "t", frame.into(), Some(Box::new(message)))
             .unwrap();
-        o.push(TraceId(2), "user-set nonce, kept".into(), None)
+        o.push(TraceId(2), "t", "user-set nonce, kept".into(), None)
             .unwrap();
         assert!(frames(&mut o)[0].contains("\"nonce\":\"old\""));
         o.rewind();
@@ -221,17 +256,31 @@ mod tests {
     }
 
     #[test]
+    fn an_ack_naming_another_thread_is_not_ours() {
+        let mut o = Outbox::new(10, true, "t");
+        o.push(TraceId(7), "mine", "m".into(), None).unwrap();
+        assert!(!o.ack(TraceId(7), Some("theirs")));
+        assert!(o.is_pending(TraceId(7)));
+        assert!(o.ack(TraceId(7), Some("mine")));
+        o.push(TraceId(8), "mine", "m".into(), None).unwrap();
+        assert!(
+            o.ack(TraceId(8), None),
+            "an ack without a threadId matches on traceId"
+        );
+    }
+
+    #[test]
     fn full_or_duplicate_is_refused_not_dropped() {
-        let mut o = Outbox::new(1, true);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        let mut o = Outbox::new(1, true, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(2), "b".into(), None),
+            o.push(TraceId(2), "t", "b".into(), None),
             Err(Error::OutboxFull(1))
         ));
-        let mut o = Outbox::new(5, true);
-        o.push(TraceId(1), "a".into(), None).unwrap();
+        let mut o = Outbox::new(5, true, "t");
+        o.push(TraceId(1), "t", "a".into(), None).unwrap();
         assert!(matches!(
-            o.push(TraceId(1), "b".into(), None),
+            o.push(TraceId(1), "t", "b".into(), None),
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(o.len(), 1);

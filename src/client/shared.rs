@@ -2,6 +2,7 @@
 
 use super::event::Event;
 use super::outbox::Outbox;
+use super::queue::{EventQueue, Item};
 use super::waker::Waker;
 use crate::config::Config;
 use crate::handshake::{Socket, Transport};
@@ -49,20 +50,18 @@ pub(crate) struct Shared {
     /// Notified when closing (for the keepalive and backoff sleeps).
     pub(crate) sleepers: Condvar,
     pub(crate) waker: Waker,
-    pub(crate) events_tx: Sender<Event>,
-    pub(crate) events_rx: Receiver<Event>,
+    /// Events for the user, bounded by count and bytes.
+    pub(crate) events: EventQueue,
     /// An event a stopping dispatcher had already taken: handed out before the queue.
     pub(crate) carried: Mutex<Option<Event>>,
     /// Dropped when the client stops, which wakes every blocked `recv`.
     pub(crate) stopped_tx: Mutex<Option<Sender<()>>>,
     pub(crate) stopped_rx: Receiver<()>,
     pub(crate) closing: AtomicBool,
-    /// True while the I/O thread does not read because the event queue is full.
-    pub(crate) paused: AtomicBool,
     /// Microseconds since `epoch` when the last frame arrived.
     pub(crate) last_rx_us: AtomicU64,
     pub(crate) epoch: Instant,
-    pub(crate) next_trace: AtomicU64,
+    pub(crate) next_trace: crate::ids::TraceIds,
     /// Counts signs that a connection works end to end: acknowledgements of queued messages
     /// and answered pings. Decides whether a reconnect may skip the backoff.
     pub(crate) progress: AtomicU64,
@@ -81,8 +80,7 @@ impl Shared {
 
     /// Takes the next event: a carried-over one first, then the queue's.
     pub(crate) fn take_event(&self) -> Option<Event> {
-        self.take_carried()
-            .or_else(|| self.events_rx.try_recv().ok())
+        self.take_carried().or_else(|| self.events.try_take())
     }
 
     /// Takes the carried-over event, if any.
@@ -98,9 +96,19 @@ impl Shared {
         *self.carried.lock().unwrap_or_else(|p| p.into_inner()) = Some(event);
     }
 
+    /// Queues an event for the user when it fits (see [`EventQueue::offer`]).
     pub(crate) fn emit(&self, event: Event) {
-        // The receiver lives in `self`, so sending cannot fail.
-        let _ = self.events_tx.send(event);
+        self.events.offer(Item::Event(event));
+    }
+
+    /// Queues a server frame as its text, decoded when taken, when it fits.
+    pub(crate) fn emit_frame(&self, text: &str) {
+        self.events.offer(Item::Frame(text.into()));
+    }
+
+    /// Queues the last event of the client whatever the limits.
+    pub(crate) fn emit_last(&self, event: Event) {
+        self.events.force(Item::Event(event));
     }
 
     pub(crate) fn now_us(&self) -> u64 {
@@ -113,11 +121,6 @@ impl Shared {
 
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
-    }
-
-    /// True when the event queue has room for events decoded from frames.
-    pub(crate) fn has_event_room(&self) -> bool {
-        self.events_rx.len() < self.cfg.max_queued_events
     }
 
     /// True once the client is closing or has stopped: threads leave their loops.
@@ -136,7 +139,7 @@ impl Shared {
             st.link = Link::Stopped(reason.clone());
             // Queued under the lock: nobody sees the stopped client before its last event.
             if !self.is_closing() {
-                self.emit(Event::Closed { reason });
+                self.emit_last(Event::Closed { reason });
             }
         }
         self.release_waiters();

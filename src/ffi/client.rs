@@ -66,22 +66,38 @@ impl flowai_client {
         Ok(&self.client)
     }
 
-    /// Stops the dispatcher, if any. The stop is requested under the lock so that a
-    /// concurrent unregister from inside the callback also sees no further calls; the join
-    /// happens outside it so a callback that takes the lock cannot deadlock.
+    /// Takes the dispatcher, if any, asking it to stop without waiting for it. The stop is
+    /// requested under the lock so that a concurrent unregister from inside the callback also
+    /// sees no further calls; the caller waits with `Dispatcher::stop` outside it, so a
+    /// callback that takes the lock cannot deadlock.
+    fn detach_dispatcher(&self) -> Option<Dispatcher> {
+        let mut slot = self.dispatcher.lock().unwrap_or_else(|p| p.into_inner());
+        self.has_callback.store(false, Ordering::Release);
+        let old = slot.take();
+        if let Some(d) = &old {
+            d.request_stop();
+        }
+        old
+    }
+
+    /// Stops the dispatcher, if any, and waits for it (unless called from inside it).
     fn stop_dispatcher(&self) {
-        let old = {
-            let mut slot = self.dispatcher.lock().unwrap_or_else(|p| p.into_inner());
-            self.has_callback.store(false, Ordering::Release);
-            let old = slot.take();
-            if let Some(d) = &old {
-                d.request_stop();
-            }
-            old
-        };
-        if let Some(d) = old {
+        if let Some(d) = self.detach_dispatcher() {
             d.stop();
         }
+    }
+
+    /// Closes: marks the handle closed, asks the dispatcher to stop, closes the client
+    /// (which wakes every blocked call, a callback's too, with `FLOWAI_CLOSED`), and only
+    /// then waits for the dispatcher, whose callback can no longer be blocked on this client.
+    fn close(&self) -> Result<(), crate::Error> {
+        self.closed.store(true, Ordering::Release);
+        let dispatcher = self.detach_dispatcher();
+        let closed = self.client.close();
+        if let Some(d) = dispatcher {
+            d.stop();
+        }
+        closed
     }
 }
 
@@ -479,16 +495,18 @@ pub unsafe extern "C" fn flowai_client_session_id(client: *const flowai_client) 
 
 /// Closes the connection (a WebSocket close frame when connected), stops the callback (if
 /// any: it is not called again once this returns, unless this runs inside it) and joins the
-/// client's threads. Prompt whatever the keepalive interval; does not wait for unacknowledged
-/// messages (call `flowai_client_flush` first for that). Idempotent: closing again returns
-/// `FLOWAI_OK`. Every other call on the client then returns `FLOWAI_CLOSED`.
+/// client's threads. First every call blocked on the client, on any thread and inside the
+/// callback too (`flowai_client_recv`, `flowai_client_wait_delivered`,
+/// `flowai_client_flush`), is woken and returns `FLOWAI_CLOSED`; then the threads are
+/// joined. Callable from any thread, including from inside the callback; returns within
+/// milliseconds whatever the keepalive interval or the timeouts of the blocked calls; does
+/// not wait for unacknowledged messages (call `flowai_client_flush` first for that).
+/// Idempotent: closing again returns `FLOWAI_OK`. Every other call on the client then
+/// returns `FLOWAI_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_client_close(client: *const flowai_client) -> flowai_result {
     guard(|| {
-        let client = arg(client, "client")?;
-        client.closed.store(true, Ordering::Release);
-        client.stop_dispatcher();
-        client.client.close()?;
+        arg(client, "client")?.close()?;
         ok()
     })
 }
@@ -502,9 +520,7 @@ pub unsafe extern "C" fn flowai_client_free(client: *mut flowai_client) {
             return Ok(());
         }
         let client = Box::from_raw(client);
-        client.closed.store(true, Ordering::Release);
-        client.stop_dispatcher();
-        let _ = client.client.close();
+        let _ = client.close();
         drop(client);
         Ok(())
     })

@@ -295,8 +295,10 @@ pub unsafe extern "C" fn flowai_config_set_max_outbox(
     })
 }
 
-/// Sets the most events waiting to be received (default 10,000; above 0); when full the
-/// client stops reading the socket until events are taken.
+/// Sets the most events waiting to be received (default 10,000; above 0). The client keeps
+/// reading when the queue is full (acknowledgements, pongs and the dead-peer check never wait
+/// for you): an event that does not fit is counted instead of queued, and the count arrives
+/// in its place as one `FLOWAI_EVENT_OVERFLOW`.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_set_max_queued_events(
     config: *mut flowai_config,
@@ -305,6 +307,21 @@ pub unsafe extern "C" fn flowai_config_set_max_queued_events(
     guard(|| {
         let config = arg_mut(config, "config")?;
         config.update(|c| c.max_queued_events(events))
+    })
+}
+
+/// Sets the most bytes held in events waiting to be received (default 64 MiB, at least the
+/// max message size), counted on the text of the frames as received plus a small fixed size
+/// per event. Beyond it events are counted, not queued, as with
+/// `flowai_config_set_max_queued_events`.
+#[no_mangle]
+pub unsafe extern "C" fn flowai_config_set_max_queued_bytes(
+    config: *mut flowai_config,
+    bytes: usize,
+) -> flowai_result {
+    guard(|| {
+        let config = arg_mut(config, "config")?;
+        config.update(|c| c.max_queued_bytes(bytes))
     })
 }
 

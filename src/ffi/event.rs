@@ -51,6 +51,12 @@ pub enum flowai_event_type {
     /// `pong`: the server answered a keepalive ping (only with
     /// `flowai_config_set_pong_events`).
     FLOWAI_EVENT_PONG = 16,
+    /// Events were not queued because the queue was full (`flowai_config_set_max_queued_events`
+    /// or `flowai_config_set_max_queued_bytes`); `flowai_event_dropped` says how many. They
+    /// came where this event stands. Acknowledgements among them still took effect
+    /// (`flowai_client_wait_delivered` saw them); replies can be read back with
+    /// `flowai_client_history`.
+    FLOWAI_EVENT_OVERFLOW = 17,
 }
 
 enum Slot {
@@ -119,6 +125,7 @@ fn kind_of(event: &Event) -> flowai_event_type {
         Event::NotDelivered { .. } => FLOWAI_EVENT_NOT_DELIVERED,
         Event::Closed { .. } => FLOWAI_EVENT_CLOSED,
         Event::Pong => FLOWAI_EVENT_PONG,
+        Event::Overflow { .. } => FLOWAI_EVENT_OVERFLOW,
     }
 }
 
@@ -156,6 +163,7 @@ pub unsafe extern "C" fn flowai_event_name(event: *const flowai_event) -> *const
             FLOWAI_EVENT_NOT_DELIVERED => c"not_delivered",
             FLOWAI_EVENT_CLOSED => c"closed",
             FLOWAI_EVENT_PONG => c"pong",
+            FLOWAI_EVENT_OVERFLOW => c"overflow",
         };
         Ok(name.as_ptr())
     })
@@ -179,6 +187,18 @@ pub unsafe extern "C" fn flowai_event_thread_id(event: *const flowai_event) -> *
 #[no_mangle]
 pub unsafe extern "C" fn flowai_event_trace_id(event: *const flowai_event) -> u64 {
     guard(|| Ok(arg(event, "event")?.event().trace_id().map_or(0, |t| t.0)))
+}
+
+/// How many events were not queued, for `FLOWAI_EVENT_OVERFLOW`; 0 for every other kind
+/// (and a NULL event).
+#[no_mangle]
+pub unsafe extern "C" fn flowai_event_dropped(event: *const flowai_event) -> u64 {
+    guard(|| {
+        Ok(match arg(event, "event")?.event() {
+            Event::Overflow { dropped } => *dropped,
+            _ => 0,
+        })
+    })
 }
 
 /// The plain text of the event: a reply's fallback texts (one line per message), a server
@@ -269,6 +289,7 @@ mod tests {
             },
             Event::Closed { reason: "r".into() },
             Event::Unknown(serde_json::json!({"type": "x"})),
+            Event::Overflow { dropped: 3 },
         ];
         for event in events {
             let handle = flowai_event::owned(event.clone());
@@ -285,5 +306,8 @@ mod tests {
             trace_id: crate::TraceId(9),
         });
         assert_eq!(unsafe { flowai_event_trace_id(&trace) }, 9);
+        assert_eq!(unsafe { flowai_event_dropped(&trace) }, 0);
+        let overflow = flowai_event::owned(Event::Overflow { dropped: 3 });
+        assert_eq!(unsafe { flowai_event_dropped(&overflow) }, 3);
     }
 }

@@ -27,7 +27,10 @@ pub enum flowai_log_level {
 }
 
 /// A function that receives log records. It runs on the thread that logs (often a client's
-/// I/O thread), possibly on several threads at once. `level` is a `flowai_log_level` (1 =
+/// I/O thread), possibly on several threads at once. Records of the library itself never hold
+/// a secret (nonces, one-time tokens and single-use URLs appear as `***`); the libraries it
+/// builds on dump raw HTTP headers and WebSocket frames, secrets included, at debug and trace
+/// level, so their records are passed on only from info level up. `level` is a `flowai_log_level` (1 =
 /// error … 5 = trace); `target` (the Rust module, e.g. `"flowai_socket::client::io"`) and
 /// `message` are borrowed for the call only. Records logged while the callback runs on the
 /// same thread are dropped. It may run while a client holds internal locks, so it must not
@@ -62,11 +65,18 @@ thread_local! {
 
 struct Forwarder;
 
+/// Whether a record may reach C: every record of this crate; of the dependencies (ureq,
+/// tungstenite, …), whose debug and trace records are raw wire dumps with the nonce in them,
+/// only info and above.
+fn passed_on(metadata: &log::Metadata<'_>) -> bool {
+    metadata.target().starts_with(env!("CARGO_CRATE_NAME")) || metadata.level() <= log::Level::Info
+}
+
 static FORWARDER: Forwarder = Forwarder;
 
 impl log::Log for Forwarder {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        metadata.level() <= log::max_level() && passed_on(metadata)
     }
 
     fn log(&self, record: &log::Record<'_>) {

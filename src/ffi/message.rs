@@ -112,7 +112,9 @@ pub unsafe extern "C" fn flowai_message_set_thread_id(
 }
 
 /// Sets the traceId echoed back in the `message.delivered` acknowledgement. Without it the
-/// client assigns a unique, increasing one (returned by `flowai_client_send`).
+/// client assigns a unique, increasing one (returned by `flowai_client_send`). At most
+/// 2^53 - 1 (the largest integer a JavaScript server reads exactly): a larger one gives
+/// `FLOWAI_INVALID_ARGUMENT` and leaves the message unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_message_set_trace_id(
     message: *mut flowai_message,
@@ -120,7 +122,10 @@ pub unsafe extern "C" fn flowai_message_set_trace_id(
 ) -> flowai_result {
     guard(|| {
         let message = arg_mut(message, "message")?;
-        message.inner.trace_id = Some(crate::TraceId(trace_id));
+        let trace = crate::TraceId(trace_id)
+            .check()
+            .map_err(|e| Failure::new(flowai_result::FLOWAI_INVALID_ARGUMENT, e))?;
+        message.inner.trace_id = Some(trace);
         ok()
     })
 }

@@ -11,8 +11,8 @@ use std::fmt;
 ///
 /// The echoed payload is kept as raw JSON text and parsed only when asked for
 /// ([`Delivered::payload`]): acknowledgements are the hottest frames, and most users need only
-/// the traceId.
-#[derive(Debug, Clone)]
+/// the traceId. Its `Debug` shows the payload with the echoed nonce as `***`.
+#[derive(Clone)]
 pub struct Delivered {
     /// The traceId echoed back, when the payload had a numeric one.
     pub trace_id: Option<TraceId>,
@@ -26,6 +26,19 @@ impl Delivered {
     /// The echoed payload, parsed.
     pub fn payload(&self) -> Value {
         serde_json::from_str(self.raw_payload.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl fmt::Debug for Delivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivered")
+            .field("trace_id", &self.trace_id)
+            .field("thread_id", &self.thread_id)
+            .field(
+                "raw_payload",
+                &crate::secret::TextForDebug(self.raw_payload.get()),
+            )
+            .finish()
     }
 }
 
@@ -214,7 +227,11 @@ fn trace_of_raw(raw: &RawValue) -> Option<TraceId> {
 /// The hot path: acknowledgements, pongs and replies decoded straight from the text.
 /// `None` hands the frame to the general decoder (which also words every error).
 fn decode_common(text: &str) -> Option<Inbound> {
-    let env: Envelope<'_> = serde_json::from_str(text).ok()?;
+    decode_envelope(serde_json::from_str(text).ok()?)
+}
+
+/// [`decode_common`] once the envelope is parsed.
+fn decode_envelope(env: Envelope<'_>) -> Option<Inbound> {
     let activities = env.kind.starts_with("activities.");
     match env.kind.as_ref() {
         "pong" => Some(Inbound::Pong),
@@ -242,6 +259,21 @@ fn decode_common(text: &str) -> Option<Inbound> {
 /// Decodes one text frame. Every input gives an [`Inbound`] or a [`DecodeError`]; none panics.
 pub fn decode(text: &str) -> Result<Inbound, DecodeError> {
     decode_common(text).map_or_else(|| decode_general(text), Ok)
+}
+
+/// Decodes the frames a client must act on as they arrive, whoever reads its events: pongs,
+/// acknowledgements and new secrets. `None` for every other frame (replies, errors, unknown
+/// types, undecodable text): those can wait as text until they are taken, and are decoded
+/// then with [`decode`]. Only the envelope of such a frame is parsed here.
+pub fn decode_control(text: &str) -> Option<Inbound> {
+    let env: Envelope<'_> = serde_json::from_str(text).ok()?;
+    match env.kind.as_ref() {
+        "pong" | "message.delivered" | "activities.delivered" => {
+            decode_envelope(env).or_else(|| decode_general(text).ok())
+        }
+        "secret.generated" => decode_general(text).ok(),
+        _ => None,
+    }
 }
 
 /// Decodes any frame through a JSON tree, keeping unknown frames whole.

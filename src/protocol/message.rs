@@ -6,10 +6,30 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The number that ties a `message.send` to its `message.delivered` acknowledgement.
+/// The number that ties a `message.send` to its `message.delivered` acknowledgement. At most
+/// [`TraceId::MAX`] (2^53 − 1): servers written in JavaScript read larger numbers rounded,
+/// and the acknowledgement would then never match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TraceId(pub u64);
+
+impl TraceId {
+    /// The largest traceId a message may carry: 2^53 − 1 (9,007,199,254,740,991), the largest
+    /// integer a JavaScript number holds exactly.
+    pub const MAX: TraceId = TraceId((1 << 53) - 1);
+
+    /// Checks that the traceId is at most [`TraceId::MAX`], with a clear error otherwise.
+    pub fn check(self) -> Result<TraceId, String> {
+        if self > TraceId::MAX {
+            return Err(format!(
+                "traceId {self} is above 2^53 - 1 ({}), the largest number a JavaScript \
+                 server reads exactly: its acknowledgement would never match",
+                TraceId::MAX
+            ));
+        }
+        Ok(self)
+    }
+}
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -341,7 +361,9 @@ impl<'de> Deserialize<'de> for Attachment {
 /// let m = Message::text("Hi there!").thread("jane.doe").originator(Originator::new("Jane Doe"));
 /// assert_eq!(m.speech, "Hi there!");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` shows the nonce as `***`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The user / channel / room key. Empty: the client's configured threadId is used.
@@ -368,6 +390,24 @@ pub struct Message {
     /// Fields this library does not know, kept as they came.
     #[serde(flatten)]
     pub extra: JsonMap,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("thread_id", &self.thread_id)
+            .field("trace_id", &self.trace_id)
+            .field("nonce", &crate::secret::opt(&self.nonce))
+            .field("speech", &self.speech)
+            .field("originator", &self.originator)
+            .field("metadata", &self.metadata)
+            .field("attachment", &self.attachment)
+            .field(
+                "extra",
+                &crate::secret::JsonForDebug(&Value::Object(self.extra.clone())),
+            )
+            .finish()
+    }
 }
 
 impl Message {
@@ -399,7 +439,8 @@ impl Message {
         self
     }
 
-    /// Sets the traceId (otherwise the client assigns one).
+    /// Sets the traceId (otherwise the client assigns one). At most [`TraceId::MAX`]: a larger
+    /// one is refused when the message is sent.
     pub fn trace(mut self, trace_id: u64) -> Self {
         self.trace_id = Some(TraceId(trace_id));
         self
@@ -423,10 +464,14 @@ impl Message {
         self
     }
 
-    /// Checks what the server requires: a threadId and a speech (or an attachment).
+    /// Checks what the server requires: a threadId, a speech (or an attachment), and a
+    /// traceId (when set) of at most [`TraceId::MAX`].
     pub fn validate(&self) -> Result<(), String> {
         if self.thread_id.trim().is_empty() {
             return Err("message has an empty threadId".into());
+        }
+        if let Some(trace) = self.trace_id {
+            trace.check()?;
         }
         if self.speech.is_empty() && self.attachment.is_none() {
             return Err("message has neither speech nor attachment".into());

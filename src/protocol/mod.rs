@@ -9,7 +9,9 @@ mod inbound;
 mod message;
 mod outbound;
 
-pub use inbound::{decode, DecodeError, Delivered, Inbound, Reply, ReplyMessage, Response};
+pub use inbound::{
+    decode, decode_control, DecodeError, Delivered, Inbound, Reply, ReplyMessage, Response,
+};
 pub use message::{
     Attachment, EventAttachment, Hours, Message, Metadata, Originator, Param, Profile, Role,
     TraceId,

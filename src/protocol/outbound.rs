@@ -36,8 +36,41 @@ pub enum Outbound {
 impl Outbound {
     /// The frame as JSON text, ready for the socket.
     pub fn to_json(&self) -> String {
-        // Serializing these types cannot fail: every map key is a string.
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
+        frame_json(self)
+    }
+
+    /// The `message.send` frame of a message as JSON text, the same as
+    /// `Outbound::MessageSend(message.clone()).to_json()` without the clone.
+    pub fn message_send_json(message: &Message) -> String {
+        #[derive(Serialize)]
+        struct MessageSend<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            payload: &'a Message,
+        }
+        frame_json(&MessageSend {
+            kind: "message.send",
+            payload: message,
+        })
+    }
+}
+
+fn frame_json(frame: &impl Serialize) -> String {
+    // Serializing these types cannot fail: every map key is a string.
+    serde_json::to_string(frame)
+        .unwrap_or_else(|e| format!("{{\"type\":\"invalid\",\"error\":\"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_message_send_is_the_same_frame() {
+        let message = Message::text("hi").thread("t").trace(5);
+        assert_eq!(
+            Outbound::message_send_json(&message),
+            Outbound::MessageSend(message).to_json()
+        );
     }
 }

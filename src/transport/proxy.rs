@@ -167,9 +167,10 @@ impl Routes {
     ) -> Result<Routes> {
         match setting {
             ProxySetting::Off => Ok(Routes::Direct),
-            ProxySetting::Url(url) => Proxy::parse(url)
-                .map(Routes::All)
-                .map_err(|e| Error::Config(format!("proxy {url:?}: {e}"))),
+            ProxySetting::Url(url) => Proxy::parse(url).map(Routes::All).map_err(|e| {
+                let url = crate::secret::redact_url(url);
+                Error::Config(format!("proxy {url:?}: {e}"))
+            }),
             ProxySetting::Environment => {
                 let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
                 let first = |names: &[&str]| {

@@ -18,25 +18,28 @@ pub(crate) struct Target {
 
 impl Target {
     /// Parses an `http`, `https`, `ws` or `wss` URL; the error says what is wrong.
+    /// The URL in the error is redacted (a path may be a single-use token, a password may sit
+    /// in the authority).
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let shown = crate::secret::redact_url(url);
         let uri: Uri = url
             .parse()
-            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+            .map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
         let secure = match uri.scheme_str() {
             Some("https") | Some("wss") => true,
             Some("http") | Some("ws") => false,
-            _ => return Err(format!("{url:?} is not an http(s):// or ws(s):// URL")),
+            _ => return Err(format!("{shown:?} is not an http(s):// or ws(s):// URL")),
         };
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
         if authority.contains('@') {
             return Err(format!(
-                "{url:?} carries credentials, which are not supported"
+                "{shown:?} carries credentials, which are not supported"
             ));
         }
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
-            .ok_or_else(|| format!("{url:?} has no host"))?;
+            .ok_or_else(|| format!("{shown:?} has no host"))?;
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')

@@ -139,3 +139,43 @@ pub fn flowai_binary() -> &'static std::path::Path {
             .expect("cargo reported no flowai executable")
     })
 }
+
+/// Sends `count` messages keeping at most `window` unacknowledged, waiting for each
+/// acknowledgement with `wait_delivered` only (never `recv`); `after` runs after each send
+/// with the number sent so far. Panics naming the message whose acknowledgement did not come.
+pub fn send_windowed(client: &Client, count: usize, window: usize, mut after: impl FnMut(usize)) {
+    let wait = |trace, i: usize| {
+        client
+            .wait_delivered(trace, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("message {i} of {count}: {e}"));
+    };
+    let mut in_flight = std::collections::VecDeque::new();
+    for i in 0..count {
+        if in_flight.len() == window {
+            if let Some((n, trace)) = in_flight.pop_front() {
+                wait(trace, n);
+            }
+        }
+        let trace = client
+            .send(flowai_socket::Message::text(format!("m{i}")))
+            .expect("send");
+        in_flight.push_back((i, trace));
+        after(i + 1);
+    }
+    for (n, trace) in in_flight {
+        wait(trace, n);
+    }
+}
+
+/// This process's resident set size now and at its peak (`VmRSS`, `VmHWM`), in KiB.
+pub fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

@@ -1,0 +1,55 @@
+//! `flowai_client_close` from C, from another thread while the event callback is blocked in
+//! `flowai_client_wait_delivered(…, UINT32_MAX)`, and from inside the callback while another
+//! thread is blocked so: `examples-c/close_in_callback.c`, compiled with the system C compiler
+//! and run against an emulator that holds every acknowledgement back for 30 s. Close must
+//! return within 50 ms and the blocked waits with `FLOWAI_CLOSED`.
+
+mod ffi_support;
+
+use ffi_support::*;
+use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use std::process::Command;
+use std::time::Duration;
+
+/// The number after `key` in `text` (`… close took 1.234 ms …`).
+fn ms_after(text: &str, line: &str, key: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.contains(line))
+        .unwrap_or_else(|| panic!("no line with {line:?} in:\n{text}"));
+    let rest = &line[line.find(key).expect(key) + key.len()..];
+    let number: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {key:?} in {line:?}"))
+}
+
+#[test]
+fn c_close_wakes_a_blocked_callback_and_works_from_inside_it() {
+    watchdog(Duration::from_secs(300), "close_in_callback_c");
+    let dir = scratch("close-in-callback");
+    let lib = copy_libraries(&dir);
+    let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
+    emulator.faults().ack_delay(Duration::from_secs(30));
+    let exe = compile_c("close_in_callback", &lib, &dir, Link::Shared);
+    let mut cmd = Command::new(&exe);
+    cmd.env("FLOWAI_BASE_URL", emulator.base_url());
+    let out = run_with_deadline(cmd, Duration::from_secs(60));
+    let stdout = expect_success("close_in_callback", &out);
+    println!("{stdout}");
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    for line in ["from another thread", "from inside the callback"] {
+        let took = ms_after(&stdout, line, "close took");
+        assert!(took <= 50.0, "close {line} took {took} ms:\n{stdout}");
+    }
+    let joined = ms_after(&stdout, "from inside the callback", "joined");
+    assert!(
+        joined <= 50.0,
+        "the blocked wait ended {joined} ms late:\n{stdout}"
+    );
+    emulator.stop();
+}
