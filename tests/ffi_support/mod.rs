@@ -82,30 +82,126 @@ pub fn scratch(name: &str) -> Scratch {
     Scratch(dir)
 }
 
-/// Builds the shared and static libraries of this tree with `cargo build --lib`, once per test
-/// process: `cargo test` itself builds only the rlib the tests link, so on a fresh clone the
-/// `.so` and `.a` would be missing (and elsewhere they could be stale).
-fn build_libraries(profile: &Path) {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
+/// Which build of the library a test links: the test run's own profile is the default
+/// (`copy_libraries`); the sanitizer tests ask for each one by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build --lib` into `target/debug`.
+    Debug,
+    /// `cargo build --release --lib` into `target/release` (cached there between runs).
+    Release,
+    /// The debug library with the Rust code itself compiled with AddressSanitizer
+    /// (`RUSTC_BOOTSTRAP=1`, `-Zsanitizer=address`, `--target <host>` so build scripts stay
+    /// plain), cached in `target/asan`. Its `__asan_*` calls are resolved by the program,
+    /// which must be compiled with `-fsanitize=address`.
+    Asan,
+}
+
+impl Profile {
+    /// Where cargo puts this build's libraries.
+    pub fn dir(self) -> PathBuf {
+        let target = profile_dir().parent().expect("target dir").to_path_buf();
+        match self {
+            Profile::Debug => target.join("debug"),
+            Profile::Release => target.join("release"),
+            Profile::Asan => target.join("asan").join(host_triple()).join("debug"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+            Profile::Asan => "asan",
+        }
+    }
+
+    /// The cargo command that builds this profile's shared and static libraries.
+    fn cargo_build(self) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--quiet", "--lib"]).current_dir(repo());
-        if profile.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
+        match self {
+            Profile::Debug => {}
+            Profile::Release => {
+                cmd.arg("--release");
+            }
+            Profile::Asan => {
+                let target = profile_dir().parent().expect("target dir").join("asan");
+                cmd.args(["--target", &host_triple()])
+                    .arg("--target-dir")
+                    .arg(target)
+                    .env("RUSTC_BOOTSTRAP", "1")
+                    .env("RUSTFLAGS", "-Zsanitizer=address")
+                    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                    .env_remove("CARGO_BUILD_RUSTFLAGS");
+            }
         }
-        let status = cmd.status().expect("cannot run cargo to build the library");
-        assert!(status.success(), "cargo build --lib failed");
-    });
+        cmd
+    }
 }
 
-/// The library files of this build, copied into `dir/lib` so that a concurrent cargo run
-/// cannot swap them under the test. Returns that directory.
+/// The host's target triple (`rustc -vV`).
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("host line in rustc -vV")
+        .to_string()
+}
+
+/// The profile this test executable was built with (`target/<profile>/deps/<test>`).
+fn current_profile() -> Profile {
+    if profile_dir().file_name().is_some_and(|n| n == "release") {
+        Profile::Release
+    } else {
+        Profile::Debug
+    }
+}
+
+/// Builds the shared and static libraries of one profile with cargo, once per test process
+/// and profile: `cargo test` itself builds only the rlib the tests link, so on a fresh clone
+/// the `.so` and `.a` would be missing (and elsewhere they could be stale). Cargo's own
+/// cache makes a second run cheap.
+fn build_libraries(profile: Profile) {
+    static BUILT: std::sync::Mutex<Vec<Profile>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if built.contains(&profile) {
+        return;
+    }
+    let started = Instant::now();
+    let status = profile
+        .cargo_build()
+        .status()
+        .expect("cannot run cargo to build the library");
+    assert!(status.success(), "cargo build --lib ({profile:?}) failed");
+    eprintln!(
+        "note: {profile:?} library built (or found up to date) in {:.1?}",
+        started.elapsed()
+    );
+    built.push(profile);
+}
+
+/// The library files of this test run's profile, copied into `dir/lib` so that a concurrent
+/// cargo run cannot swap them under the test. Returns that directory.
 pub fn copy_libraries(dir: &Path) -> PathBuf {
-    let from = profile_dir();
-    build_libraries(&from);
-    let lib = dir.join("lib");
-    std::fs::create_dir_all(&lib).expect("lib dir");
+    copy_libraries_to(current_profile(), &dir.join("lib"))
+}
+
+/// The library files of `profile` (built first if needed), copied into `dir/lib-<profile>`.
+pub fn copy_libraries_of(dir: &Path, profile: Profile) -> PathBuf {
+    copy_libraries_to(profile, &dir.join(format!("lib-{}", profile.name())))
+}
+
+fn copy_libraries_to(profile: Profile, lib: &Path) -> PathBuf {
+    build_libraries(profile);
+    let from = profile.dir();
+    std::fs::create_dir_all(lib).expect("lib dir");
     for name in ["libflowai_socket.so", "libflowai_socket.a"] {
         let src = from.join(name);
         assert!(
@@ -115,7 +211,7 @@ pub fn copy_libraries(dir: &Path) -> PathBuf {
         );
         std::fs::copy(&src, lib.join(name)).expect("copy library");
     }
-    lib
+    lib.to_path_buf()
 }
 
 /// How a C program links the library.
@@ -144,28 +240,42 @@ pub const STATIC_DEPS: &[&str] = &[
 /// (strict warnings), into `dir/<name>-<link>`. Panics with the compiler output on failure.
 pub fn compile_c(name: &str, lib: &Path, dir: &Path, link: Link) -> PathBuf {
     let src = repo().join("examples-c").join(format!("{name}.c"));
-    let exe = dir.join(format!(
-        "{name}-{}",
-        if link == Link::Shared {
-            "shared"
-        } else {
-            "static"
-        }
-    ));
-    let mut cmd = Command::new("cc");
-    cmd.args([
-        "-std=c11",
-        "-D_DEFAULT_SOURCE",
-        "-g",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-    ])
-    .arg("-I")
-    .arg(repo().join("include"))
-    .arg(&src)
-    .arg("-o")
-    .arg(&exe);
+    compile_with(&src, lib, dir, link, "cc", &["-std=c11", "-D_DEFAULT_SOURCE"])
+}
+
+/// Compiles `src` with `compiler` (`cc`, `g++`, …), `-g -Wall -Wextra -Werror`, the
+/// repository's `include/` and `extra_flags` (the language standard, sanitizers), linked
+/// against the library in `lib`. The program is `dir/<stem>-<shared|static>` for a `.c`
+/// file and `dir/<stem>-<ext>-<shared|static>` otherwise (so `quickstart.c` and
+/// `quickstart.cpp` do not clash); build other flavours into other directories. Panics
+/// with the compiler output on failure.
+pub fn compile_with(
+    src: &Path,
+    lib: &Path,
+    dir: &Path,
+    link: Link,
+    compiler: &str,
+    extra_flags: &[&str],
+) -> PathBuf {
+    let stem = src.file_stem().expect("source name").to_string_lossy();
+    let ext = src.extension().map(|e| e.to_string_lossy().into_owned());
+    let kind = if link == Link::Shared {
+        "shared"
+    } else {
+        "static"
+    };
+    let exe = dir.join(match ext.as_deref() {
+        Some("c") | None => format!("{stem}-{kind}"),
+        Some(ext) => format!("{stem}-{ext}-{kind}"),
+    });
+    let mut cmd = Command::new(compiler);
+    cmd.args(extra_flags)
+        .args(["-g", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg(src)
+        .arg("-o")
+        .arg(&exe);
     match link {
         Link::Shared => {
             cmd.arg(format!("-L{}", lib.display()))
@@ -177,13 +287,103 @@ pub fn compile_c(name: &str, lib: &Path, dir: &Path, link: Link) -> PathBuf {
             cmd.arg(lib.join("libflowai_socket.a")).args(STATIC_DEPS);
         }
     }
-    let out = cmd.output().expect("run cc");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
     assert!(
         out.status.success(),
-        "cc failed for {name} ({link:?}):\n{}",
+        "{compiler} failed for {} ({link:?}):\n{}",
+        src.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     exe
+}
+
+/// Compiler flags for AddressSanitizer + UndefinedBehaviorSanitizer on the C / C++ side;
+/// `-fno-sanitize-recover=all` makes every UBSan report fatal.
+pub const SANITIZE_FLAGS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-omit-frame-pointer",
+    "-fno-sanitize-recover=all",
+];
+
+/// Exit code of a program stopped by an AddressSanitizer (or LeakSanitizer) report.
+pub const ASAN_EXIT_CODE: i32 = 86;
+/// Exit code of a program stopped by an UndefinedBehaviorSanitizer report.
+pub const UBSAN_EXIT_CODE: i32 = 87;
+
+/// Sets the sanitizer options of a program built with [`SANITIZE_FLAGS`] so that any report
+/// fails the run with its own exit code: the first ASan error stops the program, leaks are
+/// checked at exit (the library's process-lifetime statics stay reachable, so they are not
+/// leaks to LeakSanitizer), and UBSan prints a stack and stops.
+pub fn sanitizer_env(cmd: &mut Command) -> &mut Command {
+    cmd.env(
+        "ASAN_OPTIONS",
+        format!("halt_on_error=1:detect_leaks=1:exitcode={ASAN_EXIT_CODE}"),
+    )
+    .env(
+        "UBSAN_OPTIONS",
+        format!("print_stacktrace=1:halt_on_error=1:exitcode={UBSAN_EXIT_CODE}"),
+    )
+}
+
+/// Panics unless `exe` really carries the sanitizers: it must link libasan and libubsan
+/// (`ldd`), so a run without reports means checked, not skipped.
+pub fn assert_sanitized(exe: &Path) {
+    let out = Command::new("ldd").arg(exe).output().expect("run ldd");
+    let libs = String::from_utf8_lossy(&out.stdout);
+    for runtime in ["libasan.so", "libubsan.so"] {
+        assert!(
+            libs.contains(runtime),
+            "{} does not link {runtime}:\n{libs}",
+            exe.display()
+        );
+    }
+}
+
+/// `valgrind` (memcheck) around `exe`, as the tests and `docs/c-api.md` run it: any error
+/// or definite leak makes the exit code 97, the report goes to `log`, and the suppressions
+/// of `examples-c/flowai.supp` (one proven false positive of the release library) apply.
+pub fn valgrind(exe: &Path, log: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--error-exitcode=97",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--show-leak-kinds=definite",
+        "--track-origins=no",
+    ])
+    .arg(format!(
+        "--suppressions={}",
+        repo().join("examples-c/flowai.supp").display()
+    ))
+    .arg(format!("--log-file={}", log.display()))
+    .arg(exe);
+    cmd
+}
+
+/// Panics unless the valgrind report in `log` says it ran and found nothing: "0 errors" and
+/// no definitely lost bytes. Returns the ERROR SUMMARY line (it shows how many reports the
+/// suppressions took).
+pub fn assert_valgrind_clean(log: &Path, what: &str) -> String {
+    let report = std::fs::read_to_string(log).unwrap_or_default();
+    let summary = report
+        .lines()
+        .rev()
+        .find(|l| l.contains("ERROR SUMMARY:"))
+        .unwrap_or_else(|| panic!("no valgrind summary for {what}:\n{report}"));
+    assert!(
+        summary.contains("ERROR SUMMARY: 0 errors"),
+        "valgrind errors in {what}:\n{report}"
+    );
+    assert!(
+        report.contains("definitely lost: 0 bytes") || report.contains("no leaks are possible"),
+        "valgrind leak summary for {what}:\n{report}"
+    );
+    summary
+        .split_once("ERROR SUMMARY: ")
+        .map_or(summary, |(_, s)| s)
+        .to_string()
 }
 
 /// Runs `cmd` to completion, killing it after `limit` (then panics with what it printed).
