@@ -3,6 +3,7 @@
 //! the rule for tools that may be missing (skip locally, fail on CI).
 #![allow(dead_code)]
 
+use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -169,9 +170,13 @@ fn current_profile() -> Profile {
 /// the `.so` and `.a` would be missing (and elsewhere they could be stale). Cargo's own
 /// cache makes a second run cheap.
 fn build_libraries(profile: Profile) {
-    static BUILT: std::sync::Mutex<Vec<Profile>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if built.contains(&profile) {
+    // One lock per profile: a thread that needs the debug library does not wait for the
+    // (much longer) first build of the ASan one.
+    static BUILT: [std::sync::Mutex<bool>; 3] = [const { std::sync::Mutex::new(false) }; 3];
+    let mut built = BUILT[profile as usize]
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if *built {
         return;
     }
     let started = Instant::now();
@@ -184,7 +189,7 @@ fn build_libraries(profile: Profile) {
         "note: {profile:?} library built (or found up to date) in {:.1?}",
         started.elapsed()
     );
-    built.push(profile);
+    *built = true;
 }
 
 /// The library files of this test run's profile, copied into `dir/lib` so that a concurrent
@@ -214,6 +219,45 @@ fn copy_libraries_to(profile: Profile, lib: &Path) -> PathBuf {
     lib.to_path_buf()
 }
 
+/// Runs `job` for every build (each profile with each link) against one emulator, a
+/// thread per profile (valgrind and the sanitized programs are bound by one core each): the
+/// job gets the profile's libraries copied into `dir`, an empty output directory
+/// `dir/<profile>/<link>` and the emulator's base URL. Prints the lines the jobs return,
+/// profile by profile; a panic in a job fails the caller.
+pub fn per_build<F>(dir: &Path, profiles: &[Profile], links: &[Link], job: F)
+where
+    F: Fn(Profile, Link, &Path, &Path, &str) -> Vec<String> + Sync,
+{
+    let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
+    let base_url = emulator.base_url();
+    let (job, base_url) = (&job, base_url.as_str());
+    let lines: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = profiles
+            .iter()
+            .map(|&profile| {
+                s.spawn(move || {
+                    let lib = copy_libraries_of(dir, profile);
+                    let mut lines = Vec::new();
+                    for &link in links {
+                        let out = dir.join(profile.name()).join(format!("{link:?}"));
+                        std::fs::create_dir_all(&out).expect("output dir");
+                        lines.extend(job(profile, link, &lib, &out, base_url));
+                    }
+                    lines
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    emulator.stop();
+    for line in lines.iter().flatten() {
+        eprintln!("{line}");
+    }
+}
+
 /// How a C program links the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -240,7 +284,14 @@ pub const STATIC_DEPS: &[&str] = &[
 /// (strict warnings), into `dir/<name>-<link>`. Panics with the compiler output on failure.
 pub fn compile_c(name: &str, lib: &Path, dir: &Path, link: Link) -> PathBuf {
     let src = repo().join("examples-c").join(format!("{name}.c"));
-    compile_with(&src, lib, dir, link, "cc", &["-std=c11", "-D_DEFAULT_SOURCE"])
+    compile_with(
+        &src,
+        lib,
+        dir,
+        link,
+        "cc",
+        &["-std=c11", "-D_DEFAULT_SOURCE"],
+    )
 }
 
 /// Compiles `src` with `compiler` (`cc`, `g++`, …), `-g -Wall -Wextra -Werror`, the
@@ -278,9 +329,13 @@ pub fn compile_with(
         .arg(&exe);
     match link {
         Link::Shared => {
+            // DT_RPATH, not DT_RUNPATH: `cargo test` puts target/debug on LD_LIBRARY_PATH,
+            // which would otherwise win over the rpath and load the debug library into a
+            // program meant to test another build.
             cmd.arg(format!("-L{}", lib.display()))
                 .arg("-lflowai_socket")
                 .arg(format!("-Wl,-rpath,{}", lib.display()))
+                .arg("-Wl,--disable-new-dtags")
                 .args(["-lpthread", "-lm"]);
         }
         Link::Static => {
@@ -296,7 +351,33 @@ pub fn compile_with(
         src.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    if link == Link::Shared {
+        assert_loads_library_from(&exe, lib);
+    }
     exe
+}
+
+/// Panics unless `exe`, started from this test's environment, loads `libflowai_socket.so`
+/// from `lib` (`ldd`), so a test of one build cannot silently run another.
+pub fn assert_loads_library_from(exe: &Path, lib: &Path) {
+    let out = Command::new("ldd").arg(exe).output().expect("run ldd");
+    let ldd = String::from_utf8_lossy(&out.stdout);
+    let want = lib.join("libflowai_socket.so");
+    let loaded = ldd
+        .lines()
+        .find(|l| l.contains("libflowai_socket.so =>"))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} does not load libflowai_socket.so:\n{ldd}",
+                exe.display()
+            )
+        });
+    assert!(
+        loaded.contains(&want.display().to_string()),
+        "{} loads the wrong library (want {}):\n{loaded}",
+        exe.display(),
+        want.display()
+    );
 }
 
 /// Compiler flags for AddressSanitizer + UndefinedBehaviorSanitizer on the C / C++ side;
@@ -384,6 +465,86 @@ pub fn assert_valgrind_clean(log: &Path, what: &str) -> String {
         .split_once("ERROR SUMMARY: ")
         .map_or(summary, |(_, s)| s)
         .to_string()
+}
+
+/// A short run of one C program of `examples-c` against a server: its settings and a line
+/// its output must contain.
+#[derive(Debug)]
+pub struct ProgramRun {
+    /// `examples-c/<program>.c`.
+    pub program: &'static str,
+    /// Environment for a run of a few seconds, even under valgrind.
+    pub env: &'static [(&'static str, &'static str)],
+    /// Text the program prints when it worked.
+    pub expect: &'static str,
+}
+
+/// Every C program of `examples-c`, each set up for a short run: the sanitizer and valgrind
+/// tests run all of them. (The soak's RSS limit is lifted: valgrind and ASan's quarantine
+/// change RSS; its thread count is still checked.)
+pub const SHORT_RUNS: &[ProgramRun] = &[
+    ProgramRun {
+        program: "test_abi",
+        env: &[],
+        expect: "checks passed",
+    },
+    ProgramRun {
+        program: "quickstart",
+        env: &[("FLOWAI_STAY_MS", "100")],
+        expect: "Reply in thread jane.doe: Event MY EVENT received",
+    },
+    ProgramRun {
+        program: "events",
+        env: &[("FLOWAI_MESSAGES", "25")],
+        expect: "Sent 50 messages from 2 threads: 50 delivered, 50 replies",
+    },
+    ProgramRun {
+        program: "soak",
+        env: &[
+            ("FLOWAI_SOAK_ROUNDS", "3"),
+            ("FLOWAI_SOAK_MESSAGES", "50"),
+            ("FLOWAI_SOAK_MAX_GROWTH_KIB", "4194304"),
+        ],
+        expect: "soak: 3 rounds of 50 messages",
+    },
+    ProgramRun {
+        program: "bench",
+        env: &[
+            ("FLOWAI_BENCH_MESSAGES", "500"),
+            ("FLOWAI_BENCH_WINDOW", "100"),
+            ("FLOWAI_BENCH_ROUND_TRIPS", "50"),
+        ],
+        expect: "bench: round trip p50",
+    },
+];
+
+/// Runs `cmd` (the program itself, or valgrind around it) against the server at `base_url`
+/// with the run's settings; panics with everything it printed (and `log`, e.g. a valgrind
+/// report, when given) unless it exits 0 and prints the expected text. Returns stdout.
+pub fn run_program(
+    mut cmd: Command,
+    run: &ProgramRun,
+    base_url: &str,
+    log: Option<&Path>,
+) -> String {
+    cmd.env("FLOWAI_BASE_URL", base_url)
+        .env("FLOWAI_CLIENT_ID", format!("c-{}", run.program));
+    for (k, v) in run.env {
+        cmd.env(k, v);
+    }
+    let out = run_with_deadline(cmd, Duration::from_secs(240));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = log.map(|l| std::fs::read_to_string(l).unwrap_or_default());
+    assert!(
+        out.status.success() && stdout.contains(run.expect),
+        "{} failed ({}; expected {:?} in stdout):\nstdout:\n{stdout}\nstderr:\n{}\nlog:\n{}",
+        run.program,
+        out.status,
+        run.expect,
+        String::from_utf8_lossy(&out.stderr),
+        report.unwrap_or_default()
+    );
+    stdout
 }
 
 /// Runs `cmd` to completion, killing it after `limit` (then panics with what it printed).
