@@ -1,6 +1,6 @@
 //! `examples-c/Makefile` (and `CMakeLists.txt`, when cmake is installed) build every C
-//! example against the freshly built shared and static libraries, and the generated
-//! `flowai.pc` works with pkg-config.
+//! example, and the C++ ones over `flowai.hpp`, against the freshly built shared and static
+//! libraries, and the generated `flowai.pc` works with pkg-config.
 
 mod ffi_support;
 
@@ -27,20 +27,23 @@ fn makefile_builds_shared_static_and_pkg_config() {
     let mut make = Command::new("make");
     make.arg("-C")
         .arg(repo().join("examples-c"))
+        .arg("-j2")
         .arg("CARGO=:")
         .arg(format!("LIBDIR={}", lib.display()))
         .arg(format!("BUILD={}", build.display()))
         .arg("all");
     let out = run_with_deadline(make, Duration::from_secs(300));
     expect_success("make -C examples-c", &out);
-    for example in [
+    let c = [
         "quickstart",
         "events",
         "test_abi",
         "soak",
         "bench",
         "close_in_callback",
-    ] {
+    ];
+    let cpp = ["quickstart-cpp", "test_cpp-cpp"];
+    for example in c.iter().chain(&cpp) {
         for link in ["shared", "static"] {
             let exe = build.join(format!("{example}-{link}"));
             assert!(exe.exists(), "{} was not built", exe.display());
@@ -92,13 +95,16 @@ fn cmake_builds_shared_and_static_when_available() {
         &run_with_deadline(configure, Duration::from_secs(120)),
     );
     let mut compile = Command::new("cmake");
-    compile.arg("--build").arg(&build);
+    compile.arg("--build").arg(&build).args(["-j", "2"]);
     expect_success(
         "cmake --build",
         &run_with_deadline(compile, Duration::from_secs(300)),
     );
-    for link in ["shared", "static"] {
-        assert!(build.join(format!("quickstart-{link}")).exists());
+    for example in ["quickstart", "quickstart-cpp", "test_cpp-cpp"] {
+        for link in ["shared", "static"] {
+            let exe = build.join(format!("{example}-{link}"));
+            assert!(exe.exists(), "{} was not built", exe.display());
+        }
     }
     assert!(build.join("flowai.pc").exists());
 }

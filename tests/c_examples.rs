@@ -1,7 +1,8 @@
 //! The C examples, compiled with the system C compiler against the freshly built shared and
 //! static libraries and run against the emulator: `quickstart.c` (the seed message: ack and
 //! reply), `events.c` (callback API, two sending threads), a short `soak.c`, and `bench.c`
-//! (compiled only). The header also compiles as C++.
+//! (compiled only); then all of them, `bench.c` included, under valgrind against the debug
+//! and the release library. The header also compiles as C++.
 
 mod ffi_support;
 
@@ -64,6 +65,36 @@ fn c_examples_build_and_run_against_the_emulator() {
         compile_c("bench", &lib, &dir, link);
     }
     emulator.stop();
+}
+
+/// Every example under valgrind (with the shipped `examples-c/flowai.supp`), linked against
+/// the debug and the release library: zero errors, zero definite leaks. test_abi has its
+/// own valgrind test (tests/c_abi.rs).
+#[test]
+fn c_examples_are_valgrind_clean_with_debug_and_release_libraries() {
+    watchdog(Duration::from_secs(600), "c_examples valgrind");
+    if !require_tool("valgrind", "the valgrind runs of the C examples") {
+        return;
+    }
+    let dir = scratch("c-examples-valgrind");
+    let profiles = [Profile::Debug, Profile::Release];
+    per_build(
+        &dir,
+        &profiles,
+        &[Link::Shared],
+        |profile, link, lib, out, base_url| {
+            let examples = SHORT_RUNS.iter().filter(|r| r.program != "test_abi");
+            examples
+                .map(|run| {
+                    let exe = compile_c(run.program, lib, out, link);
+                    let log = exe.with_extension("valgrind.log");
+                    let what = format!("{} ({profile:?})", run.program);
+                    run_program(ffi_support::valgrind(&exe, &log), run, base_url, Some(&log));
+                    format!("{what}: valgrind {}", assert_valgrind_clean(&log, &what))
+                })
+                .collect()
+        },
+    );
 }
 
 #[test]

@@ -35,21 +35,32 @@ fn c_close_wakes_a_blocked_callback_and_works_from_inside_it() {
     let lib = copy_libraries(&dir);
     let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
     emulator.faults().ack_delay(Duration::from_secs(30));
-    let exe = compile_c("close_in_callback", &lib, &dir, Link::Shared);
-    let mut cmd = Command::new(&exe);
-    cmd.env("FLOWAI_BASE_URL", emulator.base_url());
-    let out = run_with_deadline(cmd, Duration::from_secs(60));
-    let stdout = expect_success("close_in_callback", &out);
-    println!("{stdout}");
-    assert!(stdout.contains("all checks passed"), "{stdout}");
-    for line in ["from another thread", "from inside the callback"] {
-        let took = ms_after(&stdout, line, "close took");
-        assert!(took <= 50.0, "close {line} took {took} ms:\n{stdout}");
+    // Once as built normally, once with ASan + UBSan: closing from inside a callback is where
+    // a use-after-free would hide.
+    let plain = compile_c("close_in_callback", &lib, &dir, Link::Shared);
+    let asan_dir = dir.join("asan");
+    std::fs::create_dir_all(&asan_dir).expect("asan dir");
+    let mut flags = vec!["-std=c11", "-D_DEFAULT_SOURCE"];
+    flags.extend(SANITIZE_FLAGS);
+    let src = repo().join("examples-c/close_in_callback.c");
+    let sanitized = compile_with(&src, &lib, &asan_dir, Link::Shared, "cc", &flags);
+    assert_sanitized(&sanitized);
+    for exe in [plain, sanitized] {
+        let mut cmd = Command::new(&exe);
+        sanitizer_env(&mut cmd).env("FLOWAI_BASE_URL", emulator.base_url());
+        let out = run_with_deadline(cmd, Duration::from_secs(60));
+        let stdout = expect_success("close_in_callback", &out);
+        println!("{}: {stdout}", exe.display());
+        assert!(stdout.contains("all checks passed"), "{stdout}");
+        for line in ["from another thread", "from inside the callback"] {
+            let took = ms_after(&stdout, line, "close took");
+            assert!(took <= 50.0, "close {line} took {took} ms:\n{stdout}");
+        }
+        let joined = ms_after(&stdout, "from inside the callback", "joined");
+        assert!(
+            joined <= 50.0,
+            "the blocked wait ended {joined} ms late:\n{stdout}"
+        );
     }
-    let joined = ms_after(&stdout, "from inside the callback", "joined");
-    assert!(
-        joined <= 50.0,
-        "the blocked wait ended {joined} ms late:\n{stdout}"
-    );
     emulator.stop();
 }

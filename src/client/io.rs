@@ -167,6 +167,10 @@ pub(crate) fn announce_connected(shared: &Shared, generation: u64) {
         }
         st.link = Link::Up(generation);
     }
+    log::debug!(
+        "flowai: connected to {} (connection {generation})",
+        crate::secret::redact_url(&shared.cfg.base_url)
+    );
     shared.emit(Event::Connected {
         session_id: shared.cfg.session_id.clone(),
     });
