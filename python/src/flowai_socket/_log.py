@@ -48,10 +48,11 @@ _PYTHON_LEVELS = {
 }
 
 _lock = threading.Lock()
-# The max_level given to the library (None: not set yet), and whether forwarding is over
-# (exit, or the library refused it).
+# The max_level given to the library (None: not set yet), whether forwarding is over (at
+# exit), and whether a refusal was reported already.
 _forwarded: int | None = None
 _stopped = False
+_refusal_reported = False
 
 
 def _library_level(python_level: int) -> int:
@@ -85,7 +86,7 @@ _CALLBACK = _LOG_CALLBACK(_forward)
 
 def sync(lib: ctypes.CDLL) -> None:
     """Asks the library for the records the ``flowai_socket`` logger keeps now."""
-    global _forwarded, _stopped
+    global _forwarded, _refusal_reported
     with _lock:
         if _stopped:
             return
@@ -93,12 +94,14 @@ def sync(lib: ctypes.CDLL) -> None:
         if level == _forwarded:
             return
         code = lib.flowai_set_log_callback(_CALLBACK, None, level)
-        if code != OK:
-            _stopped = True
+        if code == OK:
+            _forwarded = level
+        elif not _refusal_reported:
+            # Another Rust logger in the process, or a Client made inside a log handler:
+            # said once; the next Client tries again.
+            _refusal_reported = True
             reason = lib.flowai_last_error().decode("utf-8", "replace")
             logger.warning("library log records are not forwarded: %s", reason)
-            return
-        _forwarded = level
 
 
 @atexit.register
