@@ -2,7 +2,8 @@
 """The original Flow Socket API example in Python, through the flowai C library (ctypes).
 
 Connects, sends Jane Doe's "MY EVENT" event message to thread "jane.doe", prints the
-acknowledgement and the bot's reply, and closes.
+acknowledgement and the bot's reply, and closes. Install the package first
+(`pip install ./python`, which builds and bundles the library), then:
 
     FLOWAI_CLIENT_ID=... [FLOWAI_BASE_URL=https://sdk.flow.ai] python3 python/flowai_example.py
 
@@ -10,15 +11,14 @@ Against the local emulator (`cargo run --features cli -- emulator --port 8080`):
 
     FLOWAI_CLIENT_ID=local FLOWAI_BASE_URL=http://127.0.0.1:8080 python3 python/flowai_example.py
 
-The library comes from FLOWAI_LIB, or from this tree's target/ directory (`cargo build`).
+Set FLOWAI_LOG=info (or debug) to see the library's log records (reconnect attempts).
 """
 
+import logging
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from flowai_socket import Client, FlowaiError, version  # noqa: E402
+from flowai_socket import Client, FlowaiError, version
 
 # The message of the original example, as the `message.send` payload.
 JANE_DOE_EVENT = {
@@ -44,10 +44,12 @@ JANE_DOE_EVENT = {
 }
 
 
-def main():
+def main() -> int:
     if not os.environ.get("FLOWAI_CLIENT_ID"):
         print("Set FLOWAI_CLIENT_ID (and FLOWAI_BASE_URL for a local emulator).", file=sys.stderr)
         return 2
+    if os.environ.get("FLOWAI_LOG"):
+        logging.basicConfig(level=os.environ["FLOWAI_LOG"].upper())
     print(f"flowai {version()}")
     try:
         with Client(thread_id="jane.doe", keepalive_ms=30000) as client:

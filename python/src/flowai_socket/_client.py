@@ -1,29 +1,6 @@
-"""Python bindings for flowai-socket, a blocking client for the Flow (flow.ai) Socket API.
+"""Client, Message and Event over the C handles."""
 
-A thin ctypes wrapper over the C library (``include/flowai.h``)::
-
-    from flowai_socket import Client
-
-    with Client("YOUR CLIENTID", thread_id="jane.doe") as client:
-        trace = client.send({"speech": "Hi there!"})
-        client.wait_delivered(trace)
-        for event in client:
-            if event.is_reply:
-                print(event.text)
-                break
-
-The library is loaded from the path in ``FLOWAI_LIB``, or found in the cargo target directory
-of this source tree (``target/release`` or ``target/debug``, the newest). Every wait is done
-in short slices, so Ctrl-C interrupts a blocked ``recv`` or ``wait_delivered``, and a Ctrl-C
-landing anywhere never leaves ``close()`` or the exit hook waiting. Clients still open at
-interpreter exit are closed by an ``atexit`` hook.
-
-``send(str)`` always sends the string as the speech; JSON text goes through ``send_json``.
-
-Receiving is best done by polling ``recv`` (or iterating) in your own thread. A callback
-(``set_callback``) is also offered: it runs on the library's dispatcher thread and takes the
-GIL for each event; it is unregistered by ``close``.
-"""
+from __future__ import annotations
 
 import atexit
 import ctypes
@@ -33,292 +10,58 @@ import sys
 import threading
 import time
 import weakref
-from ctypes import (
-    CFUNCTYPE,
-    POINTER,
-    byref,
-    c_char_p,
-    c_double,
-    c_int32,
-    c_size_t,
-    c_uint32,
-    c_uint64,
-    c_void_p,
+from collections.abc import Callable, Iterator, Mapping
+from ctypes import byref, c_int32, c_uint64, c_void_p
+from typing import (
+    Any,
+    Literal,
+    Union,
+    overload,
 )
 
-__all__ = [
-    "Client",
-    "Message",
-    "Event",
-    "FlowaiError",
-    "FlowaiTimeout",
-    "FlowaiClosed",
-    "FlowaiTooLarge",
-    "ROLE_EXTERNAL",
-    "ROLE_MODERATOR",
-    "SESSION_POLICY_KEEP",
-    "SESSION_POLICY_RENEW",
-    "load_library",
-    "version",
-]
-
-# flowai_result codes (never renumbered).
-OK = 0
-NULL_ARGUMENT = 1
-INVALID_UTF8 = 2
-INVALID_ARGUMENT = 3
-INVALID_STATE = 4
-CONFIG = 5
-TIMEOUT = 6
-CLOSED = 7
-CONNECTION_CLOSED = 8
-REJECTED = 9
-UNAVAILABLE = 10
-PROTOCOL = 11
-NETWORK = 12
-TLS = 13
-OUTBOX_FULL = 14
-NOT_DELIVERED = 15
-IO = 16
-PANIC = 17
-TOO_LARGE = 18
-
-# flowai_event_type values.
-EVENT_INVALID = 0
-EVENT_CONNECTED = 1
-EVENT_DELIVERED = 2
-EVENT_ACTIVITIES_DELIVERED = 3
-EVENT_REPLY = 4
-EVENT_ACTIVITIES_CREATED = 5
-EVENT_SERVER_ERROR = 6
-EVENT_AGENT_TYPING = 7
-EVENT_SECRET_GENERATED = 8
-EVENT_INTERRUPTION = 9
-EVENT_PROTOCOL_ERROR = 10
-EVENT_UNKNOWN = 11
-EVENT_DISCONNECTED = 12
-EVENT_RECONNECTING = 13
-EVENT_NOT_DELIVERED = 14
-EVENT_CLOSED = 15
-EVENT_PONG = 16
-EVENT_OVERFLOW = 17
+# Imported before the exit hook below is registered, so that its own hook (unregistering the
+# log callback) runs after this one has closed the clients.
+from . import _log
+from ._errors import FlowaiClosed, _raise
+from ._native import (
+    _EVENT_CALLBACK,
+    CLOSED,
+    EVENT_ACTIVITIES_CREATED,
+    EVENT_ACTIVITIES_DELIVERED,
+    EVENT_DELIVERED,
+    EVENT_REPLY,
+    OK,
+    ROLE_EXTERNAL,
+    SESSION_POLICY_KEEP,
+    SESSION_POLICY_RENEW,
+    TIMEOUT,
+    load_library,
+)
 
 # The longest single blocking call, so KeyboardInterrupt is seen promptly.
 _SLICE_MS = 200
 
-_EVENT_CALLBACK = CFUNCTYPE(None, c_void_p, c_void_p)
-
-# (name, restype, argtypes) of every C function this module uses. Borrowed or static
-# strings are c_char_p (ctypes copies them); a string the caller owns comes back through a
-# c_void_p so it can be given to flowai_string_free.
-_SIGNATURES = [
-    ("flowai_version", c_char_p, []),
-    ("flowai_abi_version", c_uint32, []),
-    ("flowai_result_str", c_char_p, [c_uint32]),
-    ("flowai_result_is_retryable", c_int32, [c_uint32]),
-    ("flowai_result_is_final", c_int32, [c_uint32]),
-    ("flowai_last_error", c_char_p, []),
-    ("flowai_string_free", None, [c_void_p]),
-    ("flowai_config_new", c_uint32, [c_char_p, POINTER(c_void_p)]),
-    ("flowai_config_free", None, [c_void_p]),
-    ("flowai_config_set_base_url", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_thread_id", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_session_id", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_origin", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_ott", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_secret", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_state_file", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_session_policy", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_set_originator_name", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_originator_role", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_set_io_timeout_ms", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_set_keepalive_ms", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_set_pong_timeout_ms", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_set_connect_timeout_ms", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_config_add_root_certificate_pem", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_reconnect", c_uint32, [c_void_p, c_int32]),
-    ("flowai_config_set_outbox", c_uint32, [c_void_p, c_int32]),
-    ("flowai_config_set_pong_events", c_uint32, [c_void_p, c_int32]),
-    ("flowai_config_set_max_outbox", c_uint32, [c_void_p, c_size_t]),
-    ("flowai_config_set_max_queued_events", c_uint32, [c_void_p, c_size_t]),
-    ("flowai_config_set_max_queued_bytes", c_uint32, [c_void_p, c_size_t]),
-    ("flowai_config_set_max_message_size", c_uint32, [c_void_p, c_size_t]),
-    ("flowai_config_set_backoff", c_uint32, [c_void_p, c_uint32, c_uint32, c_uint32]),
-    ("flowai_config_set_proxy", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_config_set_no_proxy", c_uint32, [c_void_p]),
-    ("flowai_config_set_allow_insecure", c_uint32, [c_void_p, c_int32]),
-    ("flowai_client_connect", c_uint32, [c_void_p, POINTER(c_void_p)]),
-    ("flowai_client_send_json", c_uint32, [c_void_p, c_char_p, POINTER(c_uint64)]),
-    ("flowai_client_wait_delivered", c_uint32, [c_void_p, c_uint64, c_uint32]),
-    ("flowai_client_flush", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_client_recv", c_uint32, [c_void_p, c_uint32, POINTER(c_void_p)]),
-    ("flowai_client_set_callback", c_uint32, [c_void_p, _EVENT_CALLBACK, c_void_p]),
-    ("flowai_client_noticed", c_uint32, [c_void_p, c_char_p, c_int32, POINTER(c_int32)]),
-    ("flowai_client_user_typing", c_uint32, [c_void_p]),
-    # Owned strings out (secret, history, upload): c_void_p, freed with flowai_string_free.
-    ("flowai_client_secret", c_uint32, [c_void_p, c_char_p, POINTER(c_void_p)]),
-    ("flowai_client_history", c_uint32, [c_void_p, c_char_p, POINTER(c_void_p)]),
-    ("flowai_client_unnoticed", c_uint32, [c_void_p, c_char_p, POINTER(c_int32)]),
-    ("flowai_client_merge", c_uint32, [c_void_p, c_char_p, c_char_p, c_char_p]),
-    ("flowai_client_upload", c_uint32, [c_void_p, c_char_p, c_void_p, POINTER(c_void_p)]),
-    ("flowai_client_is_connected", c_int32, [c_void_p]),
-    ("flowai_client_thread_id", c_char_p, [c_void_p]),
-    ("flowai_client_session_id", c_char_p, [c_void_p]),
-    ("flowai_client_close", c_uint32, [c_void_p]),
-    ("flowai_client_free", None, [c_void_p]),
-    ("flowai_event_kind", c_uint32, [c_void_p]),
-    ("flowai_event_name", c_char_p, [c_void_p]),
-    ("flowai_event_thread_id", c_char_p, [c_void_p]),
-    ("flowai_event_trace_id", c_uint64, [c_void_p]),
-    ("flowai_event_dropped", c_uint64, [c_void_p]),
-    ("flowai_event_text", c_char_p, [c_void_p]),
-    ("flowai_event_json", c_char_p, [c_void_p]),
-    ("flowai_event_free", None, [c_void_p]),
-    ("flowai_client_send", c_uint32, [c_void_p, c_void_p, POINTER(c_uint64)]),
-    ("flowai_client_pending", c_size_t, [c_void_p]),
-    ("flowai_message_new", c_void_p, []),
-    ("flowai_message_free", None, [c_void_p]),
-    ("flowai_message_set_thread_id", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_trace_id", c_uint32, [c_void_p, c_uint64]),
-    ("flowai_message_set_speech", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_originator_name", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_originator_role", c_uint32, [c_void_p, c_uint32]),
-    ("flowai_message_set_profile_full_name", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_first_name", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_last_name", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_gender", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_locale", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_country", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_email", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_picture", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_description", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_location", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_profile_timezone", c_uint32, [c_void_p, c_double]),
-    ("flowai_message_set_originator_metadata", c_uint32, [c_void_p, c_char_p, c_char_p]),
-    ("flowai_message_set_language", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_timezone", c_uint32, [c_void_p, c_double]),
-    ("flowai_message_add_param", c_uint32, [c_void_p, c_char_p, c_char_p]),
-    ("flowai_message_set_event", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_opening_event", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_flow", c_uint32, [c_void_p, c_char_p]),
-    ("flowai_message_set_step", c_uint32, [c_void_p, c_char_p]),
-    # Owned string out: c_void_p, read with ctypes.string_at, freed with flowai_string_free.
-    ("flowai_message_to_json", c_uint32, [c_void_p, POINTER(c_void_p)]),
-]
-
-_lib = None
-_lib_lock = threading.Lock()
+StrPath = Union[str, "os.PathLike[str]"]
 
 
-def _library_names():
-    if sys.platform == "darwin":
-        return ["libflowai_socket.dylib"]
-    if sys.platform == "win32":
-        return ["flowai_socket.dll"]
-    return ["libflowai_socket.so"]
-
-
-def _find_library():
-    path = os.environ.get("FLOWAI_LIB")
-    if path:
-        return path
-    here = os.path.dirname(os.path.abspath(__file__))
-    targets = [os.environ.get("CARGO_TARGET_DIR"), os.path.join(here, "..", "target")]
-    found = []
-    for target in filter(None, targets):
-        for profile in ("release", "debug"):
-            for name in _library_names():
-                candidate = os.path.join(target, profile, name)
-                if os.path.exists(candidate):
-                    found.append(candidate)
-    if not found:
-        raise OSError(
-            "libflowai_socket not found: build it with `cargo build` (or --release), or set "
-            "FLOWAI_LIB to its path"
-        )
-    return max(found, key=os.path.getmtime)
-
-
-def load_library(path=None):
-    """Loads the C library (once) and declares the signature of every function used."""
-    global _lib
-    with _lib_lock:
-        if _lib is None:
-            lib = ctypes.CDLL(path or _find_library())
-            for name, restype, argtypes in _SIGNATURES:
-                function = getattr(lib, name)
-                function.restype = restype
-                function.argtypes = argtypes
-            _lib = lib
-        return _lib
-
-
-def version():
-    """The library version, e.g. ``"0.1.0"``."""
-    return load_library().flowai_version().decode()
-
-
-class FlowaiError(Exception):
-    """A failed call: ``code`` is the flowai_result, ``message`` the library's details.
-
-    ``final`` is True when trying again cannot help until something changes (bad
-    configuration, HTTP 400/401-403 or a redirect from ``socket.info``, a certificate that
-    fails verification, a closed client); ``retryable`` is True for timeouts, resets, DNS
-    failures, 5xx answers and refused connections. The same table as the C
-    ``flowai_result_is_final`` and the Rust ``Error::is_final``.
-    """
-
-    def __init__(self, code, message, call=""):
-        self.code = code
-        self.message = message
-        self.call = call
-        lib = load_library()
-        self.code_text = lib.flowai_result_str(code).decode()
-        self.retryable = bool(lib.flowai_result_is_retryable(code))
-        self.final = bool(lib.flowai_result_is_final(code))
-        super().__init__(f"{call}: {self.code_text} ({code}): {message}" if call else message)
-
-
-class FlowaiTimeout(FlowaiError):
-    """A call that takes a timeout did not finish in time."""
-
-
-class FlowaiClosed(FlowaiError):
-    """The client was closed (by ``close``) or has stopped for good (final error)."""
-
-
-class FlowaiTooLarge(FlowaiError):
-    """The server refused a body as too large (HTTP 413: an upload over its limit). Final."""
-
-
-def _raise(code, call):
-    if code == OK:
-        return
-    text = load_library().flowai_last_error().decode("utf-8", "replace")
-    cls = FlowaiError
-    if code == TIMEOUT:
-        cls = FlowaiTimeout
-    elif code in (CLOSED, CONNECTION_CLOSED):
-        cls = FlowaiClosed
-    elif code == TOO_LARGE:
-        cls = FlowaiTooLarge
-    raise cls(code, text, call)
-
-
-def _bytes(text):
+def _bytes(text: str | bytes) -> bytes:
     return text.encode("utf-8") if isinstance(text, str) else text
 
 
-def _text(raw):
+def _opt_bytes(text: str | bytes | None) -> bytes | None:
+    return None if text is None else _bytes(text)
+
+
+def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", "replace")
 
 
-def _thread(thread_id):
+def _thread(thread_id: str | None) -> bytes:
     """An optional threadId / sessionId argument: ``None`` and ``""`` mean the configured one."""
     return _bytes(thread_id or "")
 
 
-def _take_string(lib, raw):
+def _take_string(lib: ctypes.CDLL, raw: c_void_p) -> str | None:
     """Copies an owned C string (a c_void_p, NULL gives None) and frees it."""
     if not raw.value:
         return None
@@ -328,12 +71,30 @@ def _take_string(lib, raw):
         lib.flowai_string_free(raw)
 
 
+def _remaining_ms(deadline: float) -> int:
+    return max(0, int((deadline - time.monotonic()) * 1000))
+
+
 class Event:
-    """One event of a client, copied out of the library (no handle to free)."""
+    """One event of a client, copied out of the library (no handle to free).
+
+    ``kind`` is an ``EVENT_*`` constant, ``name`` the event's name (``"message.received"``,
+    ``"connected"``, ...), ``json`` the whole event as JSON text (``data``: parsed), ``text``
+    its plain text (a reply's fallback texts, an error's message), ``trace_id`` the traceId
+    of an acknowledgement (else ``None``), ``dropped`` the count of an ``EVENT_OVERFLOW``.
+    """
 
     __slots__ = ("kind", "name", "thread_id", "trace_id", "dropped", "text", "json")
 
-    def __init__(self, handle):
+    kind: int
+    name: str | None
+    thread_id: str | None
+    trace_id: int | None
+    dropped: int
+    text: str | None
+    json: str
+
+    def __init__(self, handle: int | c_void_p | None) -> None:
         lib = load_library()
         self.kind = lib.flowai_event_kind(handle)
         self.name = _text(lib.flowai_event_name(handle))
@@ -342,43 +103,38 @@ class Event:
         # For EVENT_OVERFLOW: how many events were not queued (the queue was full).
         self.dropped = lib.flowai_event_dropped(handle)
         self.text = _text(lib.flowai_event_text(handle))
-        self.json = _text(lib.flowai_event_json(handle))
+        self.json = _text(lib.flowai_event_json(handle)) or "null"
 
     @property
-    def data(self):
+    def data(self) -> Any:
         """The whole event as a dict (the JSON parsed)."""
         return _json.loads(self.json)
 
     @property
-    def is_reply(self):
+    def is_reply(self) -> bool:
         """True for a bot or agent reply (``message.received`` / ``activities.created``)."""
         return self.kind in (EVENT_REPLY, EVENT_ACTIVITIES_CREATED)
 
     @property
-    def is_delivered(self):
+    def is_delivered(self) -> bool:
         """True for a delivery acknowledgement (``message.delivered``)."""
         return self.kind in (EVENT_DELIVERED, EVENT_ACTIVITIES_DELIVERED)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Event({self.name}, thread_id={self.thread_id!r}, text={self.text!r})"
 
 
-ROLE_EXTERNAL = 0
-ROLE_MODERATOR = 1
-
-# flowai_session_policy values (what a restart with a state file does with the sessionId).
-SESSION_POLICY_KEEP = 0
-SESSION_POLICY_RENEW = 1
 _SESSION_POLICIES = {"keep": SESSION_POLICY_KEEP, "renew": SESSION_POLICY_RENEW}
 
 
-def _session_policy(policy):
+def _session_policy(policy: str | int | None) -> int | None:
     if policy is None or isinstance(policy, int):
         return policy
     try:
         return _SESSION_POLICIES[str(policy).lower()]
     except KeyError:
         raise ValueError(f"session_policy must be 'keep' or 'renew', not {policy!r}") from None
+
 
 _PROFILE_FIELDS = (
     "full_name",
@@ -399,43 +155,46 @@ class Message:
 
     Setters return the message, so calls chain::
 
-        Message("event attachment").thread("jane.doe").event("MY EVENT") \
-            .originator("Jane Doe").profile(first_name="Jane", timezone=-5) \
-            .originator_metadata("clientNumber", "12345")
+        Message("event attachment").thread("jane.doe").event("MY EVENT", label="Start") \\
+            .originator("Jane Doe").profile(first_name="Jane", timezone=-5) \\
+            .originator_metadata("clientNumber", "12345").originator_metadata("vip", True)
+
+    The C message is freed when the object is collected, by ``close()``, or at the end of a
+    ``with`` block.
     """
 
-    def __init__(self, speech=None):
+    def __init__(self, speech: str | None = None) -> None:
         self._lib = load_library()
-        self._handle = self._lib.flowai_message_new()
+        self._handle: int | None = self._lib.flowai_message_new()
         if not self._handle:
             raise MemoryError("flowai_message_new failed")
         if speech is not None:
             self.speech(speech)
 
-    def _set(self, name, *args):
+    def _set(self, name: str, *args: Any) -> Message:
         _raise(getattr(self._lib, name)(self._handle, *args), name)
         return self
 
-    def thread(self, thread_id):
+    def thread(self, thread_id: str) -> Message:
         """Sets the threadId."""
         return self._set("flowai_message_set_thread_id", _bytes(thread_id))
 
-    def trace(self, trace_id):
+    def trace(self, trace_id: int) -> Message:
         """Sets the traceId (otherwise the client assigns one); at most 2**53 - 1, the
         largest integer a JavaScript server reads exactly (``FlowaiError`` with code
         ``INVALID_ARGUMENT`` otherwise)."""
         return self._set("flowai_message_set_trace_id", trace_id)
 
-    def speech(self, text):
+    def speech(self, text: str) -> Message:
         """Sets the text."""
         return self._set("flowai_message_set_speech", _bytes(text))
 
-    def originator(self, name, role=ROLE_EXTERNAL):
+    def originator(self, name: str, role: int = ROLE_EXTERNAL) -> Message:
         """Sets the originator's name and role (``ROLE_EXTERNAL`` or ``ROLE_MODERATOR``)."""
         self._set("flowai_message_set_originator_name", _bytes(name))
         return self._set("flowai_message_set_originator_role", role)
 
-    def profile(self, timezone=None, **fields):
+    def profile(self, timezone: float | None = None, **fields: str) -> Message:
         """Sets originator profile fields: ``full_name``, ``first_name``, ``last_name``,
         ``gender``, ``locale``, ``country``, ``email``, ``picture``, ``description``,
         ``location`` (text) and ``timezone`` (hours from UTC)."""
@@ -447,62 +206,78 @@ class Message:
             self._set("flowai_message_set_profile_timezone", float(timezone))
         return self
 
-    def originator_metadata(self, key, value):
-        """Sets one originator metadata entry (a string)."""
-        return self._set("flowai_message_set_originator_metadata", _bytes(key), _bytes(value))
+    def originator_metadata(self, key: str, value: Any) -> Message:
+        """Sets one originator metadata entry: a ``str`` as a string, anything else (numbers,
+        booleans, lists, dicts, ``None``) as its JSON value. Raises ``TypeError`` for a
+        value JSON cannot encode."""
+        if isinstance(value, str):
+            return self._set("flowai_message_set_originator_metadata", _bytes(key), _bytes(value))
+        return self._set(
+            "flowai_message_set_originator_metadata_json", _bytes(key), _bytes(_json.dumps(value))
+        )
 
-    def language(self, language):
+    def language(self, language: str) -> Message:
         """Sets the message's language (``metadata.language``)."""
         return self._set("flowai_message_set_language", _bytes(language))
 
-    def timezone(self, hours):
+    def timezone(self, hours: float) -> Message:
         """Sets the message's timezone in hours from UTC (``metadata.timezone``)."""
         return self._set("flowai_message_set_timezone", float(hours))
 
-    def param(self, name, value):
+    def param(self, name: str, value: str) -> Message:
         """Adds one value to a parameter (``metadata.params``)."""
         return self._set("flowai_message_add_param", _bytes(name), _bytes(value))
 
-    def event(self, name):
-        """Attaches an event."""
-        return self._set("flowai_message_set_event", _bytes(name))
+    def event(self, name: str, label: str | None = None) -> Message:
+        """Attaches an event, with an optional label; replaces any other attachment."""
+        self._set("flowai_message_set_event", _bytes(name))
+        return self if label is None else self.label(label)
 
-    def opening_event(self, name):
-        """Attaches an opening event."""
-        return self._set("flowai_message_set_opening_event", _bytes(name))
+    def opening_event(self, name: str, label: str | None = None) -> Message:
+        """Attaches an opening event (``"eventType": "OPENING"``), with an optional label."""
+        self._set("flowai_message_set_opening_event", _bytes(name))
+        return self if label is None else self.label(label)
 
-    def flow(self, flow_immutable_id):
+    def label(self, label: str) -> Message:
+        """Sets the label of the event attachment; ``FlowaiError`` (code ``INVALID_STATE``)
+        when the message has no event attached."""
+        return self._set("flowai_message_set_event_label", _bytes(label))
+
+    def flow(self, flow_immutable_id: str) -> Message:
         """Attaches a flow."""
         return self._set("flowai_message_set_flow", _bytes(flow_immutable_id))
 
-    def step(self, step_id):
+    def step(self, step_id: str) -> Message:
         """Attaches a step."""
         return self._set("flowai_message_set_step", _bytes(step_id))
 
-    def to_json(self):
+    def to_json(self) -> str:
         """The payload as JSON text (an owned C string, copied then freed)."""
         raw = c_void_p()
         _raise(self._lib.flowai_message_to_json(self._handle, byref(raw)), "flowai_message_to_json")
-        try:
-            return ctypes.string_at(raw.value).decode("utf-8")
-        finally:
-            self._lib.flowai_string_free(raw)
+        return _take_string(self._lib, raw) or ""
 
-    def close(self):
-        """Frees the C message (also done when it is collected)."""
+    def close(self) -> None:
+        """Frees the C message (also done when it is collected); it cannot be used after."""
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
             self._lib.flowai_message_free(handle)
 
-    def __del__(self):
+    def __enter__(self) -> Message:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
         self.close()
 
 
-_open_clients = weakref.WeakSet()
+_open_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 _callback_thread = threading.local()
 
 
-def _free_client(lib, ptr, thunks):
+def _free_client(lib: ctypes.CDLL, ptr: c_void_p, thunks: list[Any]) -> None:
     """Frees a C client (closing it if still open); ``thunks`` keeps its callbacks' C function
     objects alive until the library can no longer call them."""
     lib.flowai_client_free(ptr)
@@ -523,12 +298,12 @@ class _Handle:
 
     __slots__ = ("lib", "ptr", "thunks")
 
-    def __init__(self, lib, ptr):
+    def __init__(self, lib: ctypes.CDLL, ptr: c_void_p) -> None:
         self.lib = lib
-        self.ptr = ptr
-        self.thunks = []
+        self.ptr: c_void_p | None = ptr
+        self.thunks: list[Any] = []
 
-    def __del__(self):
+    def __del__(self) -> None:
         ptr, self.ptr = self.ptr, None
         if not ptr:
             return
@@ -544,7 +319,7 @@ class _Handle:
 
 
 @atexit.register
-def _close_all():
+def _close_all() -> None:
     for client in list(_open_clients):
         try:
             client.close()
@@ -579,77 +354,84 @@ class Client:
     loopback included; ``False``: no proxy at all; ``None``, the default: the
     ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` environment variables,
     never for loopback hosts); ``allow_insecure`` (True allows ``http://`` base URLs and
-    ``ws://`` endpoints to other machines, refused by default).
+    ``ws://`` endpoints to other machines, refused by default); ``library`` (the path of the
+    C library to load, if none is loaded yet).
+
+    The library's log records (lost connections, reconnect attempts) go to
+    ``logging.getLogger("flowai_socket")``.
     """
 
     def __init__(
         self,
-        client_id=None,
-        base_url=None,
-        thread_id=None,
+        client_id: str | None = None,
+        base_url: str | None = None,
+        thread_id: str | None = None,
         *,
-        session_id=None,
-        origin=None,
-        ott=None,
-        secret=None,
-        state_file=None,
-        session_policy=None,
-        originator_name=None,
-        originator_role=None,
-        keepalive_ms=None,
-        pong_timeout_ms=None,
-        connect_timeout_ms=None,
-        io_timeout_ms=None,
-        reconnect=None,
-        backoff=None,
-        outbox=None,
-        max_outbox=None,
-        max_queued_events=None,
-        max_queued_bytes=None,
-        max_message_size=None,
-        pong_events=None,
-        root_certificate_pem=None,
-        proxy=None,
-        allow_insecure=None,
-        library=None,
-    ):
+        session_id: str | None = None,
+        origin: str | None = None,
+        ott: str | None = None,
+        secret: str | None = None,
+        state_file: StrPath | None = None,
+        session_policy: str | int | None = None,
+        originator_name: str | None = None,
+        originator_role: int | None = None,
+        keepalive_ms: int | None = None,
+        pong_timeout_ms: int | None = None,
+        connect_timeout_ms: int | None = None,
+        io_timeout_ms: int | None = None,
+        reconnect: bool | None = None,
+        backoff: tuple[int, int, int] | None = None,
+        outbox: bool | None = None,
+        max_outbox: int | None = None,
+        max_queued_events: int | None = None,
+        max_queued_bytes: int | None = None,
+        max_message_size: int | None = None,
+        pong_events: bool | None = None,
+        root_certificate_pem: str | None = None,
+        proxy: str | Literal[False] | None = None,
+        allow_insecure: bool | None = None,
+        library: str | None = None,
+    ) -> None:
+        self._handle: _Handle | None = None
+        self._lock = threading.Lock()
         lib = load_library(library)
+        _log.sync(lib)
         self._lib = lib
         client_id = client_id or os.environ.get("FLOWAI_CLIENT_ID")
         if not client_id:
             raise ValueError("a client_id is needed (or set FLOWAI_CLIENT_ID)")
         base_url = base_url or os.environ.get("FLOWAI_BASE_URL") or "https://sdk.flow.ai"
-        session_policy = _session_policy(session_policy)
-        if state_file is not None:
-            state_file = os.fspath(state_file)
-        self._lock = threading.Lock()
-        self._handle = None
+        policy = _session_policy(session_policy)
+        state_path = None if state_file is None else os.fspath(state_file)
         config = c_void_p()
         _raise(lib.flowai_config_new(_bytes(client_id), byref(config)), "flowai_config_new")
         try:
-            setters = [
+            setters: list[tuple[str, Any]] = [
                 ("flowai_config_set_base_url", _bytes(base_url)),
-                ("flowai_config_set_thread_id", _bytes(thread_id)),
-                ("flowai_config_set_session_id", _bytes(session_id)),
-                ("flowai_config_set_origin", _bytes(origin)),
-                ("flowai_config_set_ott", _bytes(ott)),
-                ("flowai_config_set_secret", _bytes(secret)),
-                ("flowai_config_set_state_file", _bytes(state_file)),
-                ("flowai_config_set_session_policy", session_policy),
-                ("flowai_config_set_originator_name", _bytes(originator_name)),
+                ("flowai_config_set_thread_id", _opt_bytes(thread_id)),
+                ("flowai_config_set_session_id", _opt_bytes(session_id)),
+                ("flowai_config_set_origin", _opt_bytes(origin)),
+                ("flowai_config_set_ott", _opt_bytes(ott)),
+                ("flowai_config_set_secret", _opt_bytes(secret)),
+                ("flowai_config_set_state_file", _opt_bytes(state_path)),
+                ("flowai_config_set_session_policy", policy),
+                ("flowai_config_set_originator_name", _opt_bytes(originator_name)),
                 ("flowai_config_set_originator_role", originator_role),
                 ("flowai_config_set_keepalive_ms", keepalive_ms),
                 ("flowai_config_set_pong_timeout_ms", pong_timeout_ms),
                 ("flowai_config_set_connect_timeout_ms", connect_timeout_ms),
                 ("flowai_config_set_io_timeout_ms", io_timeout_ms),
-                ("flowai_config_add_root_certificate_pem", _bytes(root_certificate_pem)),
+                ("flowai_config_add_root_certificate_pem", _opt_bytes(root_certificate_pem)),
                 ("flowai_config_set_reconnect", None if reconnect is None else int(reconnect)),
                 ("flowai_config_set_outbox", None if outbox is None else int(outbox)),
                 ("flowai_config_set_max_outbox", max_outbox),
                 ("flowai_config_set_max_queued_events", max_queued_events),
                 ("flowai_config_set_max_queued_bytes", max_queued_bytes),
                 ("flowai_config_set_max_message_size", max_message_size),
-                ("flowai_config_set_pong_events", None if pong_events is None else int(pong_events)),
+                (
+                    "flowai_config_set_pong_events",
+                    None if pong_events is None else int(pong_events),
+                ),
                 ("flowai_config_set_proxy", _bytes(proxy) if proxy else None),
                 (
                     "flowai_config_set_allow_insecure",
@@ -676,19 +458,30 @@ class Client:
 
     # -- handle use: each call holds a reference to the handle while it runs (see _Handle)
 
-    def _use(self, call):
+    def _use(self, call: str) -> _Handle:
         handle = self._handle
         if handle is None:
             raise FlowaiClosed(CLOSED, "client used after close()", call)
         return handle
 
-    def _call(self, name, *args):
+    def _call(self, name: str, *args: Any) -> Any:
         handle = self._use(name)
         return getattr(self._lib, name)(handle.ptr, *args)
 
+    def _wait(self, name: str, timeout: float, *args: Any) -> None:
+        """Runs a C wait (its last argument a timeout in ms) in slices until it ends or
+        ``timeout`` seconds pass, so Ctrl-C is seen meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left_ms = _remaining_ms(deadline)
+            code = self._call(name, *args, min(left_ms, _SLICE_MS))
+            if code != TIMEOUT or left_ms <= _SLICE_MS:
+                _raise(code, name)
+                return
+
     # -- sending
 
-    def send(self, message):
+    def send(self, message: Message | str | Mapping[str, Any]) -> int:
         """Queues a message and returns its traceId at once.
 
         ``message`` is a ``Message``, a plain string - always the speech, whatever it looks
@@ -708,14 +501,14 @@ class Client:
             code = self._call("flowai_client_send", message._handle, byref(trace))
             _raise(code, "flowai_client_send")
             return trace.value
-        if isinstance(message, dict):
-            return self.send_json(_json.dumps(message))
+        if isinstance(message, Mapping):
+            return self.send_json(_json.dumps(dict(message)))
         raise TypeError(
             "send() takes a Message, a str (the speech) or a dict (the payload); "
             f"for JSON text use send_json(), not {type(message).__name__}"
         )
 
-    def send_json(self, text):
+    def send_json(self, text: str | bytes) -> int:
         """Queues a message given as JSON text (``str`` or ``bytes``): the ``message.send``
         payload or the whole frame. Only for JSON your program writes itself: it may set
         every field (threadId, originator, nonce, attachment). Returns the traceId; raises
@@ -725,29 +518,17 @@ class Client:
         _raise(code, "flowai_client_send_json")
         return trace.value
 
-    def wait_delivered(self, trace_id, timeout=10.0):
+    def wait_delivered(self, trace_id: int, timeout: float = 10.0) -> None:
         """Blocks until the message with this traceId is acknowledged; ``FlowaiTimeout``
         after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            code = self._call("flowai_client_wait_delivered", trace_id, min(left_ms, _SLICE_MS))
-            if code != TIMEOUT or left_ms <= _SLICE_MS:
-                _raise(code, "flowai_client_wait_delivered")
-                return
+        self._wait("flowai_client_wait_delivered", timeout, trace_id)
 
-    def flush(self, timeout=10.0):
+    def flush(self, timeout: float = 10.0) -> None:
         """Blocks until every queued message is acknowledged; ``FlowaiTimeout`` after
         ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            code = self._call("flowai_client_flush", min(left_ms, _SLICE_MS))
-            if code != TIMEOUT or left_ms <= _SLICE_MS:
-                _raise(code, "flowai_client_flush")
-                return
+        self._wait("flowai_client_flush", timeout)
 
-    def noticed(self, thread_id=None, instantly=False):
+    def noticed(self, thread_id: str | None = None, instantly: bool = False) -> bool:
         """Tells the server the user has seen a thread (``None`` or ``""``: the configured
         one); returns whether a frame was queued (it is throttled to one per 5 s unless
         ``instantly``)."""
@@ -758,29 +539,29 @@ class Client:
         _raise(code, "flowai_client_noticed")
         return bool(queued.value)
 
-    def user_typing(self):
+    def user_typing(self) -> None:
         """Tells the server the user is typing in the configured thread."""
         _raise(self._call("flowai_client_user_typing"), "flowai_client_user_typing")
 
     # -- nonce and REST calls (each blocks for one HTTP request, bounded by io_timeout_ms)
 
-    def _owned(self, name, *args):
+    def _owned(self, name: str, *args: Any) -> str | None:
         raw = c_void_p()
         _raise(self._call(name, *args, byref(raw)), name)
         return _take_string(self._lib, raw)
 
-    def secret(self, thread_id=None):
+    def secret(self, thread_id: str | None = None) -> str | None:
         """The nonce known for a thread (``None``: the configured one), or ``None`` when
         the client knows none (projects without client nonces)."""
         return self._owned("flowai_client_secret", _thread(thread_id))
 
-    def history(self, thread_id=None):
+    def history(self, thread_id: str | None = None) -> Any:
         """The past messages of a thread (``None``: the configured one), as the server's
         payload parsed: ``{"threadId": ..., "history": [{"type": ..., "payload": {...}},
         ...]}``, oldest first."""
-        return _json.loads(self._owned("flowai_client_history", _thread(thread_id)))
+        return _json.loads(self._owned("flowai_client_history", _thread(thread_id)) or "null")
 
-    def unnoticed(self, thread_id=None):
+    def unnoticed(self, thread_id: str | None = None) -> bool:
         """True when the thread (``None``: the configured one) has messages the user has not
         seen; ``noticed`` clears it."""
         flag = c_int32()
@@ -790,7 +571,9 @@ class Client:
         )
         return bool(flag.value)
 
-    def merge(self, merger_key, thread_id=None, session_id=None):
+    def merge(
+        self, merger_key: str, thread_id: str | None = None, session_id: str | None = None
+    ) -> None:
         """Merges threads (``thread.merger``); ``None`` thread or session: the configured
         one. An empty key raises ``FlowaiError`` (``INVALID_ARGUMENT``)."""
         _raise(
@@ -800,7 +583,7 @@ class Client:
             "flowai_client_merge",
         )
 
-    def upload(self, path, message=None):
+    def upload(self, path: StrPath, message: Message | str | None = None) -> Any:
         """Sends a file as an attachment (streamed from disk) and returns the server's
         answer as a dict (``{"fileName": ..., "size": ...}``). ``message`` is a ``Message``,
         a string (the speech) or ``None`` (speech ``file attachment``); the rest is filled
@@ -813,20 +596,23 @@ class Client:
             raise TypeError("message must be a Message, a str or None")
         handle = None if message is None else message._handle
         text = self._owned("flowai_client_upload", _bytes(os.fspath(path)), handle)
-        return _json.loads(text)
+        return _json.loads(text or "null")
 
     # -- receiving
 
-    def recv(self, timeout=None):
+    @overload
+    def recv(self, timeout: None = None) -> Event: ...
+
+    @overload
+    def recv(self, timeout: float) -> Event | None: ...
+
+    def recv(self, timeout: float | None = None) -> Event | None:
         """The next event, or ``None`` when none came within ``timeout`` seconds (``None``:
         wait as long as it takes). Raises ``FlowaiClosed`` once the client is closed or has
         stopped for good and every event was received."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if deadline is None:
-                slice_ms = _SLICE_MS
-            else:
-                slice_ms = min(_SLICE_MS, max(0, int((deadline - time.monotonic()) * 1000)))
+            slice_ms = _SLICE_MS if deadline is None else min(_SLICE_MS, _remaining_ms(deadline))
             event = c_void_p()
             code = self._call("flowai_client_recv", slice_ms, byref(event))
             if code == OK:
@@ -839,7 +625,7 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 return None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Event]:
         """Iterates over events, blocking for each; ends when the client is closed or has
         stopped for good."""
         while True:
@@ -848,17 +634,19 @@ class Client:
             except FlowaiClosed:
                 return
 
-    def set_callback(self, function):
+    def set_callback(self, function: Callable[[Event], object] | None) -> None:
         """Calls ``function(event)`` for every event on the library's dispatcher thread
         (taking the GIL); ``None`` unregisters, and once that returns the old function is
         never called again. While a callback is set, ``recv`` raises ``FlowaiError`` with
         code ``INVALID_STATE``. Exceptions in ``function`` are printed and ignored."""
         if function is None:
-            _raise(self._call("flowai_client_set_callback", _EVENT_CALLBACK(), None),
-                   "flowai_client_set_callback")
+            _raise(
+                self._call("flowai_client_set_callback", _EVENT_CALLBACK(), None),
+                "flowai_client_set_callback",
+            )
             return
 
-        def trampoline(_user_data, event):
+        def trampoline(_user_data: int | None, event: int | None) -> None:
             _callback_thread.active = True
             try:
                 function(Event(event))
@@ -873,38 +661,41 @@ class Client:
         # running (replaced from inside itself), or a concurrent set_callback may have won
         # in C after this one (the library then calls the other, which must still exist).
         handle.thunks.append(c_function)
-        _raise(self._lib.flowai_client_set_callback(handle.ptr, c_function, None),
-               "flowai_client_set_callback")
+        _raise(
+            self._lib.flowai_client_set_callback(handle.ptr, c_function, None),
+            "flowai_client_set_callback",
+        )
 
     # -- state
 
     @property
-    def is_connected(self):
+    def is_connected(self) -> bool:
         """True while the WebSocket is open."""
         handle = self._handle
         return handle is not None and bool(self._lib.flowai_client_is_connected(handle.ptr))
 
     @property
-    def thread_id(self):
+    def thread_id(self) -> str | None:
         """The client's default threadId."""
         return _text(self._call("flowai_client_thread_id"))
 
     @property
-    def session_id(self):
+    def session_id(self) -> str | None:
         """The client's sessionId."""
         return _text(self._call("flowai_client_session_id"))
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True after ``close()``."""
         return self._handle is None
 
     @property
-    def pending(self):
+    def pending(self) -> int:
         """Number of messages waiting for their acknowledgement."""
-        return self._call("flowai_client_pending")
+        count: int = self._call("flowai_client_pending")
+        return count
 
-    def close(self):
+    def close(self) -> None:
         """Closes the connection, stops the callback and joins the library's threads; the C
         client is freed as soon as no call on another thread is using it (they all return
         ``FlowaiClosed`` at once). Idempotent; callable from any thread and from inside the
@@ -918,14 +709,13 @@ class Client:
         # their references to the handle, the last of which frees it (see _Handle).
         self._lib.flowai_client_close(handle.ptr)
 
-    def __enter__(self):
+    def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001 - best effort during collection
