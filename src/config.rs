@@ -28,7 +28,9 @@ pub struct Backoff {
     pub min: Duration,
     /// Largest delay (default 20 s).
     pub max: Duration,
-    /// Give up after this many failed attempts in a row; `None` retries for ever (default).
+    /// Most attempts after a failure before giving up, for the first connect (after its
+    /// first try) and after a lost connection alike; a connection that worked starts the
+    /// count over. `None` retries for ever (default).
     pub max_attempts: Option<u32>,
 }
 

@@ -38,7 +38,7 @@ pub struct SocketInfo {
 /// The ids sent with `socket.info` and the REST calls, as query parameters and headers.
 /// Its `Debug` hides the secret and the one-time token.
 #[derive(Clone, Copy)]
-pub struct Ids<'a> {
+pub struct RequestIds<'a> {
     /// The project's clientId.
     pub client_id: &'a str,
     /// The sessionId of this client.
@@ -60,9 +60,9 @@ impl std::fmt::Debug for SocketInfo {
     }
 }
 
-impl std::fmt::Debug for Ids<'_> {
+impl std::fmt::Debug for RequestIds<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ids")
+        f.debug_struct("RequestIds")
             .field("client_id", &self.client_id)
             .field("session_id", &self.session_id)
             .field("thread_id", &self.thread_id)
@@ -72,7 +72,7 @@ impl std::fmt::Debug for Ids<'_> {
     }
 }
 
-impl<'a> Ids<'a> {
+impl<'a> RequestIds<'a> {
     /// The `x-flowai-*` headers the official SDK sends, for the ids that are set.
     pub fn headers(&self) -> Vec<(&'static str, &'a str)> {
         let mut h = vec![
@@ -166,7 +166,7 @@ pub(crate) const MAX_ANSWER: usize = 4 << 20;
 pub fn fetch_socket_info(
     transport: &Transport,
     cfg: &Config,
-    ids: Ids<'_>,
+    ids: RequestIds<'_>,
     timeout: Duration,
 ) -> Result<SocketInfo> {
     socket_info(transport, cfg, ids, &transport.limit(timeout))
@@ -176,7 +176,7 @@ pub fn fetch_socket_info(
 pub(crate) fn socket_info(
     transport: &Transport,
     cfg: &Config,
-    ids: Ids<'_>,
+    ids: RequestIds<'_>,
     limit: &Limit,
 ) -> Result<SocketInfo> {
     let url = format!(

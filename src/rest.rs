@@ -14,7 +14,7 @@
 use crate::client::Client;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handshake::{read_flow_answer, Ids, Transport, MAX_ANSWER};
+use crate::handshake::{read_flow_answer, RequestIds, Transport, MAX_ANSWER};
 use crate::ids;
 use crate::protocol::{Message, Reply};
 use crate::transport::http::{self, Body, Request};
@@ -157,8 +157,8 @@ pub struct UploadResult {
 /// I/O timeout plus the size at this rate (bytes per second).
 const SLOWEST_UPLOAD_RATE: u64 = 64 * 1024;
 
-fn ids_for<'a>(cfg: &'a Config, thread_id: &'a str, secret: Option<&'a str>) -> Ids<'a> {
-    Ids {
+fn ids_for<'a>(cfg: &'a Config, thread_id: &'a str, secret: Option<&'a str>) -> RequestIds<'a> {
+    RequestIds {
         client_id: &cfg.client_id,
         session_id: &cfg.session_id,
         thread_id,
@@ -179,7 +179,7 @@ fn call<'a>(
     transport: &Transport,
     method: &'static str,
     target: &'a Target,
-    ids: &Ids<'a>,
+    ids: &RequestIds<'a>,
     extra: Vec<(&'a str, &'a str)>,
     body: Body<'a>,
     budget: Duration,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use flowai_socket::handshake::{connect_websocket, fetch_socket_info, Ids, Transport};
+use flowai_socket::handshake::{connect_websocket, fetch_socket_info, RequestIds, Transport};
 use flowai_socket::{Client, Error, Event};
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ fn websocket_url_is_single_use() {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator);
         let transport = Transport::new(&cfg).unwrap();
-        let ids = Ids {
+        let ids = RequestIds {
             client_id: "c",
             session_id: "s",
             thread_id: "t",

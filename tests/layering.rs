@@ -250,7 +250,9 @@ fn find_line(text: &str, needle: &str) -> usize {
 
 /// A file as the report shows it: relative to the package.
 fn shown(file: &Path) -> String {
-    let file = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file);
+    let file = file
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(file);
     file.display().to_string()
 }
 
@@ -358,10 +360,19 @@ fn the_checker_finds_a_cycle_and_ignores_containment() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("b")).expect("temp dir");
     let files = [
-        ("lib.rs", "mod a;\nmod b;\npub use b::Thing;\nuse a::helper as _h;\n"),
+        (
+            "lib.rs",
+            "mod a;\nmod b;\npub use b::Thing;\nuse a::helper as _h;\n",
+        ),
         ("a.rs", "use crate::Thing;\npub fn helper() {}\n"),
-        ("b/mod.rs", "mod inner;\npub use inner::Thing;\nfn f() { inner::g() }\n"),
-        ("b/inner.rs", "pub struct Thing;\npub fn g() { super::super::a::helper() }\nfn h() { super::f() }\n"),
+        (
+            "b/mod.rs",
+            "mod inner;\npub use inner::Thing;\nfn f() { inner::g() }\n",
+        ),
+        (
+            "b/inner.rs",
+            "pub struct Thing;\npub fn g() { super::super::a::helper() }\nfn h() { super::f() }\n",
+        ),
     ];
     for (file, text) in files {
         std::fs::write(dir.join(file), text).expect("write");

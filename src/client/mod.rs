@@ -1,13 +1,13 @@
 //! The blocking client: [`Client::connect`] starts an I/O thread and a keepalive thread;
 //! every method may be called from any thread.
 
-mod backoff;
+mod connection;
 mod dispatch;
 mod event;
-mod io;
 mod keepalive;
 mod outbox;
 mod queue;
+mod reconnect;
 mod shared;
 mod waker;
 
@@ -98,9 +98,9 @@ impl Client {
             progress: AtomicU64::new(0),
             cfg,
         });
-        let socket = io::first_connect(&shared)?;
-        io::save_state(&shared)?;
-        io::announce_connected(&shared, 1);
+        let socket = reconnect::first_connect(&shared)?;
+        shared.save_state()?;
+        shared.announce_connected(1);
         let client = Client {
             shared: shared.clone(),
             threads: Mutex::new(Vec::new()),
@@ -108,7 +108,7 @@ impl Client {
         };
         // Each thread body runs under a panic guard: a panic ends the client like a final
         // error (Event::Closed naming it, every blocked call released), never silently.
-        client.spawn("flowai-io", "I/O", move |s| io::run(s, socket))?;
+        client.spawn("flowai-io", "I/O", move |s| reconnect::run(s, socket))?;
         if let Some(every) = shared.cfg.keepalive_interval {
             // On failure the client is dropped, which closes it and joins the I/O thread.
             client.spawn("flowai-keepalive", "keepalive", move |s| {
@@ -235,7 +235,7 @@ impl Client {
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
         // a burst are left to the I/O thread, which writes them in batches.
-        if !(alone && io::write_directly(&self.shared)) {
+        if !(alone && connection::write_directly(&self.shared)) {
             self.shared.waker.wake();
         }
         Ok(trace)

@@ -111,6 +111,38 @@ impl Shared {
         self.events.force(Item::Event(event));
     }
 
+    /// Marks connection `generation` up and queues [`Event::Connected`].
+    pub(crate) fn announce_connected(&self, generation: u64) {
+        {
+            let mut st = self.lock();
+            if matches!(st.link, Link::Stopped(_)) {
+                return;
+            }
+            st.link = Link::Up(generation);
+        }
+        self.emit(Event::Connected {
+            session_id: self.cfg.session_id.clone(),
+        });
+    }
+
+    /// Keeps a new secret for the configured thread (from `socket.info` or a
+    /// `secret.generated` frame) and, when it changed, saves the state file (a failed save is
+    /// logged: the connection goes on).
+    pub(crate) fn adopt_secret(&self, secret: String) {
+        let thread = &self.cfg.thread_id;
+        let previous = self.lock().secrets.insert(thread.clone(), secret.clone());
+        if previous.as_ref() != Some(&secret) {
+            if let Err(e) = self.save_state() {
+                log::warn!("flowai: {e}");
+            }
+        }
+    }
+
+    /// Writes the state file, if one is configured.
+    pub(crate) fn save_state(&self) -> crate::error::Result<()> {
+        crate::state::persist(&self.cfg, || self.lock().secrets.clone())
+    }
+
     pub(crate) fn now_us(&self) -> u64 {
         self.epoch.elapsed().as_micros() as u64
     }

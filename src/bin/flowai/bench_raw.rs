@@ -4,7 +4,7 @@
 //! write a window of frames, flush, read acknowledgements until the window is acknowledged.
 
 use super::sys::Samples;
-use flowai_socket::handshake::{self, Ids, Socket};
+use flowai_socket::handshake::{self, RequestIds, Socket};
 use flowai_socket::protocol::Outbound;
 use flowai_socket::{Config, Message, TraceId};
 use serde::Deserialize;
@@ -87,7 +87,7 @@ pub fn run(
     stall: Duration,
 ) -> Result<RawResult, Box<dyn std::error::Error>> {
     let transport = handshake::Transport::new(cfg)?;
-    let ids = Ids {
+    let ids = RequestIds {
         client_id: cfg.get_client_id(),
         session_id: cfg.get_session_id(),
         thread_id: cfg.get_thread_id(),
