@@ -8,7 +8,7 @@
 //! endpoint from an `https://` `socket.info` or on another host (a final [`Error::Config`];
 //! `allow_insecure(true)` accepts both).
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::transport::http;
 use crate::transport::url::encode_query_value;
@@ -90,6 +90,16 @@ impl<'a> RequestIds<'a> {
     }
 }
 
+// The transport is a layer below the config (it knows nothing of `Settings`); making one
+// from a config is the handshake's business, so this constructor lives here.
+impl Transport {
+    /// The transport for a config: TLS roots (the system's plus the config's), the proxy
+    /// routes (the config's, or the environment's, read now), the insecure-transport rule.
+    pub fn new(cfg: &Settings) -> Result<Transport> {
+        Transport::with(cfg.root_certs_pem.clone(), &cfg.proxy, cfg.allow_insecure)
+    }
+}
+
 /// Classifies a non-2xx HTTP status of `socket.info` or a REST call: 400 (bad clientId,
 /// sessionId or configuration) and 401–403 (unauthorized, origin not whitelisted) are final
 /// [`Error::Rejected`]; so is a redirect (3xx), which is never followed. Anything else —
@@ -165,7 +175,7 @@ pub(crate) const MAX_ANSWER: usize = 4 << 20;
 /// `timeout` (a whole: DNS, connect, proxy, TLS, request and answer).
 pub fn fetch_socket_info(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     ids: RequestIds<'_>,
     timeout: Duration,
 ) -> Result<SocketInfo> {
@@ -175,7 +185,7 @@ pub fn fetch_socket_info(
 /// [`fetch_socket_info`] within a limit shared with the rest of a connect.
 pub(crate) fn socket_info(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     ids: RequestIds<'_>,
     limit: &Limit,
 ) -> Result<SocketInfo> {
@@ -242,7 +252,7 @@ fn check_endpoint(transport: &Transport, base: &Target, endpoint: &str) -> Resul
 /// `timeout`. Returns it with its stream non-blocking, for a poll loop.
 pub fn connect_websocket(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     endpoint: &str,
     timeout: Duration,
 ) -> Result<Socket> {
@@ -252,7 +262,7 @@ pub fn connect_websocket(
 /// [`connect_websocket`] within a limit shared with the rest of a connect.
 pub(crate) fn websocket(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     endpoint: &str,
     limit: &Limit,
 ) -> Result<Socket> {

@@ -39,8 +39,9 @@ fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
 fn websocket_url_is_single_use() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
-        let cfg = common::config_for(&emulator);
-        let transport = Transport::new(&cfg).unwrap();
+        let config = common::config_for(&emulator);
+        let cfg = config.settings();
+        let transport = Transport::new(cfg).unwrap();
         let ids = RequestIds {
             client_id: "c",
             session_id: "s",
@@ -48,11 +49,11 @@ fn websocket_url_is_single_use() {
             secret: None,
             ott: None,
         };
-        let info = fetch_socket_info(&transport, &cfg, ids, Duration::from_secs(5)).unwrap();
+        let info = fetch_socket_info(&transport, cfg, ids, Duration::from_secs(5)).unwrap();
         assert!(info.endpoint.starts_with("ws://"));
-        let first = connect_websocket(&transport, &cfg, &info.endpoint, Duration::from_secs(5))
+        let first = connect_websocket(&transport, cfg, &info.endpoint, Duration::from_secs(5))
             .expect("first use works");
-        let again = connect_websocket(&transport, &cfg, &info.endpoint, Duration::from_secs(5))
+        let again = connect_websocket(&transport, cfg, &info.endpoint, Duration::from_secs(5))
             .expect_err("reuse is refused");
         assert!(
             matches!(again, Error::Unavailable { status: 403, .. }),

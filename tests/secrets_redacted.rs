@@ -12,7 +12,7 @@ use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::ffi::log::{flowai_log_level, flowai_set_log_callback};
 use flowai_socket::ffi::result::flowai_result;
 use flowai_socket::handshake::{RequestIds, SocketInfo};
-use flowai_socket::state::SavedState;
+use flowai_socket::state_file::SavedState;
 use flowai_socket::{Client, Event, Message};
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Mutex;

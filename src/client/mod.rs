@@ -17,10 +17,10 @@ pub(crate) use waker::Waker;
 pub use dispatch::Dispatcher;
 pub use event::Event;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::error::{Error, Result};
 use crate::protocol::{Message, Originator, Outbound, TraceId};
-use shared::{Link, Shared, State};
+use shared::{Link, Locked, Shared};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -71,11 +71,11 @@ impl Client {
     /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
     pub fn connect(cfg: Config) -> Result<Client> {
         cfg.validate()?;
-        let (cfg, secrets) = crate::state::prepare(cfg)?;
+        let (cfg, secrets) = crate::state_file::prepare(cfg.into_settings())?;
         let transport = crate::handshake::Transport::new(&cfg)?;
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
+            locked: Mutex::new(Locked {
                 outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox, &cfg.thread_id),
                 control: VecDeque::new(),
                 link: Link::Down,
@@ -140,8 +140,9 @@ impl Client {
         Ok(())
     }
 
-    /// The configuration in use.
-    pub fn config(&self) -> &Config {
+    /// The settings in use: the config it connected with, after the state file (if any)
+    /// chose the threadId and sessionId.
+    pub fn settings(&self) -> &Settings {
         &self.shared.cfg
     }
 
@@ -156,7 +157,7 @@ impl Client {
     }
 
     /// The transport and config for the REST calls (`crate::rest`); fails after `close()`.
-    pub(crate) fn rest_parts(&self) -> Result<(&crate::handshake::Transport, &Config)> {
+    pub(crate) fn rest_parts(&self) -> Result<(&crate::handshake::Transport, &Settings)> {
         if self.shared.is_closing() {
             return Err(Error::AlreadyClosed);
         }
@@ -336,7 +337,7 @@ impl Client {
     fn wait_until(
         &self,
         timeout: Duration,
-        done: impl Fn(&State) -> Option<Result<()>>,
+        done: impl Fn(&Locked) -> Option<Result<()>>,
     ) -> Result<()> {
         // A timeout too large for the clock (`Duration::MAX` as "for ever") means no deadline.
         let deadline = Instant::now().checked_add(timeout);
