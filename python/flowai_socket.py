@@ -62,6 +62,11 @@ __all__ = [
     "version",
 ]
 
+# The C ABI this module is written for (FLOWAI_ABI_VERSION of include/flowai.h).
+# test_header.py checks it, the constants below and every signature in _SIGNATURES against
+# the header.
+ABI_VERSION = 3
+
 # flowai_result codes (never renumbered).
 OK = 0
 NULL_ARGUMENT = 1
@@ -83,7 +88,7 @@ IO = 16
 PANIC = 17
 TOO_LARGE = 18
 
-# flowai_event_type values.
+# flowai_event_kind values.
 EVENT_INVALID = 0
 EVENT_CONNECTED = 1
 EVENT_DELIVERED = 2
@@ -166,7 +171,7 @@ _SIGNATURES = [
     ("flowai_client_session_id", c_char_p, [c_void_p]),
     ("flowai_client_close", c_uint32, [c_void_p]),
     ("flowai_client_free", None, [c_void_p]),
-    ("flowai_event_kind", c_uint32, [c_void_p]),
+    ("flowai_event_get_kind", c_uint32, [c_void_p]),
     ("flowai_event_name", c_char_p, [c_void_p]),
     ("flowai_event_thread_id", c_char_p, [c_void_p]),
     ("flowai_event_trace_id", c_uint64, [c_void_p]),
@@ -335,7 +340,7 @@ class Event:
 
     def __init__(self, handle):
         lib = load_library()
-        self.kind = lib.flowai_event_kind(handle)
+        self.kind = lib.flowai_event_get_kind(handle)
         self.name = _text(lib.flowai_event_name(handle))
         self.thread_id = _text(lib.flowai_event_thread_id(handle))
         self.trace_id = lib.flowai_event_trace_id(handle) or None

@@ -49,7 +49,7 @@ class WrapperTest(unittest.TestCase):
 
     def test_library_and_version(self):
         lib = flowai_socket.load_library()
-        self.assertEqual(lib.flowai_abi_version(), 2)
+        self.assertEqual(lib.flowai_abi_version(), flowai_socket.ABI_VERSION)
         self.assertRegex(flowai_socket.version(), r"^\d+\.\d+\.\d+")
 
     def test_send_receive_reply_and_close(self):

@@ -16,6 +16,7 @@ pub(crate) use waker::Waker;
 
 pub use dispatch::Dispatcher;
 pub use event::Event;
+pub(crate) use event::EventKind;
 
 use crate::config::{Config, Settings};
 use crate::error::{Error, Result};

@@ -1,8 +1,8 @@
 //! `flowai_message`: a `message.send` payload built with setters, sent by
 //! `flowai_client_send`.
 
-use super::guard::{arg, arg_mut, arg_str, guard, ok, out};
-use super::result::{flowai_result, owned_string, Failure};
+use super::guard::{arg, arg_mut, arg_str, guard, ok, out, owned_string};
+use super::result::{flowai_result, Failure};
 use crate::protocol::{Attachment, Hours, JsonMap, Metadata, Originator, Param, Profile, Role};
 use crate::Message;
 use serde_json::Value;
