@@ -1,4 +1,4 @@
-//! Opening a connection: `socket.info` over HTTP(S) (PROTOCOL.md §1), then the WebSocket
+//! Opening a connection: `socket.info` over HTTP(S) (docs/protocol.md §1), then the WebSocket
 //! handshake on the single-use URL it returns, both on the client's [`Transport`] (DNS, TCP,
 //! proxy tunnel, TLS; see the transport's docs for the deadline and cancellation). https/wss
 //! verify certificates against the system roots plus any extra roots from the config.

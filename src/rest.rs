@@ -1,4 +1,4 @@
-//! The REST calls of the official SDK on the client's base URL (PROTOCOL.md §7):
+//! The REST calls of the official SDK on the client's base URL (docs/protocol.md §7):
 //! [`Client::history`], [`Client::unnoticed`], [`Client::merge`] and [`Client::upload`].
 //!
 //! Each call uses the client's transport (same TLS roots, proxy rules and cancel signal as

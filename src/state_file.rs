@@ -30,6 +30,11 @@
 //! Atomic: a temporary file in the same directory, `fsync`, then `rename` over the old one, so a
 //! crash leaves the old or the new file, never half of one. On Unix the file is created with
 //! mode `0600`: it holds secrets.
+//!
+//! [`Config::state_file`]: crate::Config::state_file
+//! [`Config::thread_id`]: crate::Config::thread_id
+//! [`Config::session_id`]: crate::Config::session_id
+//! [`Config::secret`]: crate::Config::secret
 
 #[cfg(test)]
 use crate::config::Config;

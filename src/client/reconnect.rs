@@ -5,7 +5,7 @@
 //!
 //! Every attempt fetches a fresh `socket.info` (its WebSocket URL is single use) and opens
 //! the WebSocket, within one deadline. Retryable failures are tried again after a backoff
-//! delay, final ones end the client (or `connect`) at once.
+//! delay, final ones end the client (or `connect`) at once (docs/protocol.md §1, §8).
 
 use super::connection::{self, End};
 use super::event::Event;
