@@ -21,11 +21,26 @@ import unittest
 from ctypes import POINTER, c_char_p, c_uint32, c_void_p
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+
+
+def _up_to(relative):
+    """The first ``relative`` path found in this folder or one above it."""
+    folder = HERE
+    while True:
+        candidate = os.path.join(folder, relative)
+        if os.path.exists(candidate):
+            return candidate
+        if os.path.dirname(folder) == folder:
+            raise FileNotFoundError(relative)
+        folder = os.path.dirname(folder)
+
+
+# The module as a single file next to this test, or the package in a src/ layout.
+sys.path[:0] = [HERE, os.path.join(HERE, "src"), os.path.join(HERE, "..", "src")]
 
 import flowai_socket  # noqa: E402
 
-HEADER = os.path.join(HERE, "..", "include", "flowai.h")
+HEADER = _up_to(os.path.join("include", "flowai.h"))
 
 SCALARS = {
     "uint32_t": ctypes.c_uint32,

@@ -121,6 +121,10 @@ impl Shared {
             }
             st.link = Link::Up(generation);
         }
+        log::debug!(
+            "flowai: connected to {} (connection {generation})",
+            crate::secret::redact_url(&self.cfg.base_url)
+        );
         self.emit(Event::Connected {
             session_id: self.cfg.session_id.clone(),
         });
