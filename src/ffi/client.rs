@@ -3,7 +3,9 @@
 
 use super::config::flowai_config;
 use super::event::flowai_event;
-use super::guard::{arg, arg_bool, arg_str, guard, ok, out, owned_string, to_c_string};
+use super::guard::{
+    arg, arg_bool, arg_str, free_unless_null, guard, ok, out, owned_string, to_c_string,
+};
 use super::message::flowai_message;
 use super::result::{flowai_result, Failure};
 use crate::{Client, Dispatcher, TraceId};
@@ -516,13 +518,10 @@ pub unsafe extern "C" fn flowai_client_close(client: *const flowai_client) -> fl
 #[no_mangle]
 pub unsafe extern "C" fn flowai_client_free(client: *mut flowai_client) {
     guard(|| {
-        if client.is_null() {
-            return Ok(());
-        }
-        let client = Box::from_raw(client);
-        let _ = client.close();
-        drop(client);
-        Ok(())
+        free_unless_null(client, |c| {
+            let client = Box::from_raw(c);
+            let _ = client.close();
+        })
     })
 }
 

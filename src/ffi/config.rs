@@ -1,7 +1,7 @@
 //! `flowai_config`: the settings of a client, built with setters before
 //! `flowai_client_connect`. Values are checked when the client connects (`FLOWAI_CONFIG`).
 
-use super::guard::{arg_bool, arg_mut, arg_str, guard, ok, out};
+use super::guard::{arg_bool, arg_mut, arg_str, free_unless_null, guard, ok, out};
 use super::message::role_arg;
 use super::result::{flowai_result, Failure};
 use crate::config::Config;
@@ -65,12 +65,7 @@ pub unsafe extern "C" fn flowai_config_new(
 /// Frees a configuration. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_free(config: *mut flowai_config) {
-    guard(|| {
-        if !config.is_null() {
-            drop(Box::from_raw(config));
-        }
-        Ok(())
-    })
+    guard(|| free_unless_null(config, |c| drop(Box::from_raw(c))))
 }
 
 /// Sets the server base URL (`https://…`; `http://` for a local emulator). A trailing `/`

@@ -152,6 +152,15 @@ pub fn out<T>(p: *mut T, name: &str) -> Result<*mut T, Failure> {
     Ok(p)
 }
 
+/// The body of a `_free`: NULL does nothing (`_free(NULL)` is allowed everywhere), any other
+/// pointer goes to `release`, which gives it back to its owner (`Box::from_raw`, ...).
+pub fn free_unless_null<T>(p: *mut T, release: impl FnOnce(*mut T)) -> Result<(), Failure> {
+    if !p.is_null() {
+        release(p);
+    }
+    Ok(())
+}
+
 /// A C boolean (`int32_t`): 0 or 1, anything else is `FLOWAI_INVALID_ARGUMENT`.
 pub fn arg_bool(v: i32, name: &str) -> Result<bool, Failure> {
     match v {

@@ -1,7 +1,7 @@
 //! Functions of the library as a whole: what a result code means (its text, its class), the
 //! thread's last error, freeing owned strings, versions.
 
-use super::guard::{guard, last_error};
+use super::guard::{free_unless_null, guard, last_error};
 use super::result::flowai_result;
 use std::ffi::{c_char, CString};
 
@@ -58,12 +58,7 @@ pub extern "C" fn flowai_last_error() -> *const c_char {
 /// pass a borrowed `const char *` here.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_string_free(string: *mut c_char) {
-    guard(|| {
-        if !string.is_null() {
-            drop(CString::from_raw(string));
-        }
-        Ok(())
-    })
+    guard(|| free_unless_null(string, |s| drop(CString::from_raw(s))))
 }
 
 /// The library version, `"MAJOR.MINOR.PATCH"` (the same as `FLOWAI_VERSION`). Static.
