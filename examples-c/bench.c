@@ -51,7 +51,7 @@ static double pipelined(flowai_client *c, const flowai_message *m, unsigned n, u
         }
         flowai_event *e = NULL;
         check(flowai_client_recv(c, 10000, &e), "flowai_client_recv");
-        if (flowai_event_kind(e) == FLOWAI_EVENT_DELIVERED) {
+        if (flowai_event_get_kind(e) == FLOWAI_EVENT_DELIVERED) {
             acked++;
         }
         flowai_event_free(e);

@@ -35,7 +35,7 @@ struct tally {
 static void on_event(void *user_data, const flowai_event *event) {
     struct tally *t = user_data;
     pthread_mutex_lock(&t->lock);
-    switch (flowai_event_kind(event)) {
+    switch (flowai_event_get_kind(event)) {
     case FLOWAI_EVENT_DELIVERED:
     case FLOWAI_EVENT_ACTIVITIES_DELIVERED:
         t->delivered++;

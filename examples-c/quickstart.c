@@ -97,7 +97,7 @@ int main(void) {
             return 1;
         }
         check(rc, "flowai_client_recv");
-        switch (flowai_event_kind(event)) {
+        switch (flowai_event_get_kind(event)) {
         case FLOWAI_EVENT_DELIVERED:
         case FLOWAI_EVENT_ACTIVITIES_DELIVERED:
             if (flowai_event_trace_id(event) == trace) {

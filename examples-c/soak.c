@@ -87,7 +87,7 @@ static void one_round(const char *client_id, const char *base_url, const flowai_
     while (delivered < messages || (expect_replies && replies < messages)) {
         flowai_event *event = NULL;
         check(flowai_client_recv(client, 10000, &event), "flowai_client_recv");
-        flowai_event_type kind = flowai_event_kind(event);
+        flowai_event_kind kind = flowai_event_get_kind(event);
         delivered += kind == FLOWAI_EVENT_DELIVERED;
         replies += kind == FLOWAI_EVENT_REPLY;
         flowai_event_free(event);

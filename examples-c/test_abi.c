@@ -349,7 +349,7 @@ static void test_client_and_event_arguments(void) {
     EXPECT(flowai_client_session_id(NULL) == NULL);
     flowai_client_free(NULL);
 
-    EXPECT(flowai_event_kind(NULL) == FLOWAI_EVENT_INVALID);
+    EXPECT(flowai_event_get_kind(NULL) == FLOWAI_EVENT_INVALID);
     EXPECT(flowai_event_name(NULL) == NULL);
     EXPECT(flowai_event_thread_id(NULL) == NULL);
     EXPECT(flowai_event_trace_id(NULL) == 0);
@@ -380,7 +380,7 @@ static void on_event(void *user_data, const flowai_event *event) {
     struct seen *s = user_data;
     pthread_mutex_lock(&s->lock);
     s->events++;
-    if (flowai_event_kind(event) == FLOWAI_EVENT_REPLY) {
+    if (flowai_event_get_kind(event) == FLOWAI_EVENT_REPLY) {
         s->replies++;
         if (s->kept == NULL) {
             flowai_event_copy(event, &s->kept);
@@ -397,7 +397,7 @@ static void on_event_unregister(void *user_data, const flowai_event *event) {
     pthread_mutex_lock(&s->lock);
     s->free_ignored = strstr(flowai_last_error(), "lent to a callback") != NULL;
     s->events++;
-    int reply = flowai_event_kind(event) == FLOWAI_EVENT_REPLY;
+    int reply = flowai_event_get_kind(event) == FLOWAI_EVENT_REPLY;
     pthread_mutex_unlock(&s->lock);
     if (reply) {
         flowai_result rc = flowai_client_set_callback(s->client, NULL, NULL);
@@ -416,7 +416,7 @@ static void on_log(void *user_data, uint32_t level, const char *target, const ch
 }
 
 /* Receives until an event of this kind (freeing the others); 1 when found. */
-static int recv_until(flowai_client *c, flowai_event_type kind, flowai_event **out) {
+static int recv_until(flowai_client *c, flowai_event_kind kind, flowai_event **out) {
     for (int i = 0; i < 100; i++) {
         flowai_event *e = NULL;
         flowai_result rc = flowai_client_recv(c, 10000, &e);
@@ -424,7 +424,7 @@ static int recv_until(flowai_client *c, flowai_event_type kind, flowai_event **o
             fprintf(stderr, "recv: %s: %s\n", flowai_result_str(rc), flowai_last_error());
             return 0;
         }
-        if (flowai_event_kind(e) == kind) {
+        if (flowai_event_get_kind(e) == kind) {
             *out = e;
             return 1;
         }
@@ -585,7 +585,7 @@ static void test_live_overflow(const char *base_url, const char *client_id) {
     uint64_t dropped = 0;
     flowai_event *e = NULL;
     while (flowai_client_recv(c, 300, &e) == FLOWAI_OK) {
-        if (flowai_event_kind(e) == FLOWAI_EVENT_OVERFLOW) {
+        if (flowai_event_get_kind(e) == FLOWAI_EVENT_OVERFLOW) {
             dropped += flowai_event_dropped(e);
             EXPECT(strcmp(flowai_event_name(e), "overflow") == 0);
             EXPECT(strstr(flowai_event_json(e), "\"dropped\"") != NULL);

@@ -1,34 +1,45 @@
 /*
  * flowai.h: C API of flowai-socket, a blocking client for the Flow (flow.ai) Socket API.
  *
+ * This header is the reference: the conventions below are stated here once (the README and
+ * docs/c-api.md link here), and each function says what it blocks on, who owns what it
+ * returns and which thread runs its callbacks.
+ *
  * C API conventions
  * -----------------
- * - Symbols are flowai_<object>_<verb>; objects are opaque handles (flowai_config,
- *   flowai_client, flowai_message, flowai_event) made by _new/_connect and released by _free.
- *   Every _free accepts NULL and does nothing.
- * - Functions that can fail return a flowai_result (0 = FLOWAI_OK) and write their outputs
- *   through pointer arguments (handle first, then inputs, then outputs); outputs are written
- *   only on success. Every call that takes timeout_ms returns FLOWAI_TIMEOUT when the time
- *   runs out. Getters that cannot fail return their value directly (NULL / 0 when absent).
- * - flowai_result_str(code) is a static text; flowai_last_error() is the detailed text of the
- *   last failure on the calling thread. Codes are never renumbered.
- * - A NULL pointer argument gives FLOWAI_NULL_ARGUMENT (unless the doc says NULL is allowed),
- *   a string that is not UTF-8 gives FLOWAI_INVALID_UTF8; enums and booleans are passed as
- *   uint32_t / int32_t and unknown values give FLOWAI_INVALID_ARGUMENT. No call crashes on
- *   bad input, and a panic inside the library becomes FLOWAI_PANIC, never an abort.
- * - Strings returned as `const char *` are borrowed: owned by the handle they came from and
- *   valid until it is freed (or static, as documented). Strings returned through `char **`
- *   are owned by the caller and freed with flowai_string_free, never with free().
- * - Callbacks receive `void *user_data` first; their arguments are borrowed for the call.
- *   Each callback's doc names the thread it runs on. Unregistering (passing NULL) guarantees
- *   no further calls once it returns.
+ * - Names: every symbol is flowai_<object>_<verb>; the objects are opaque handles
+ *   (flowai_config, flowai_client, flowai_message, flowai_event) made by _new (or
+ *   flowai_client_connect) and released by _free. Every _free accepts NULL and does nothing.
+ * - Results: functions that can fail return a flowai_result (a uint32_t; 0 = FLOWAI_OK) and
+ *   write their outputs through pointer arguments, in the order handle, inputs, outputs;
+ *   outputs are written only on success. Every call that takes timeout_ms returns
+ *   FLOWAI_TIMEOUT when the time runs out. Getters that cannot fail return their value
+ *   directly (NULL / 0 when absent). Codes are never renumbered; a retired code keeps its
+ *   number. Each code's doc says whether it is final or retryable, as
+ *   flowai_result_is_final() and flowai_result_is_retryable() answer.
+ * - Error text: flowai_result_str(code) is a static text (never freed); flowai_last_error()
+ *   is the detailed text of the last failure on the calling thread.
+ * - Bad input never crashes: a NULL pointer argument gives FLOWAI_NULL_ARGUMENT (unless the
+ *   doc says NULL is allowed), a string that is not UTF-8 gives FLOWAI_INVALID_UTF8; enums
+ *   and booleans are passed as uint32_t / int32_t and unknown values give
+ *   FLOWAI_INVALID_ARGUMENT. A panic inside the library becomes FLOWAI_PANIC, never an
+ *   abort or an unwind into C. A client used after flowai_client_close answers
+ *   FLOWAI_CLOSED.
+ * - Strings out: a `const char *` result is borrowed: owned by the handle it came from and
+ *   valid until that handle is freed, or static where the doc says so. A string handed over
+ *   through a `char **` output is the caller's: free it with flowai_string_free, never with
+ *   free().
+ * - Callbacks receive `void *user_data` first; their other arguments are borrowed for the
+ *   call. Each callback's doc names the thread it runs on. Unregistering (passing NULL)
+ *   guarantees no further calls once it returns.
+ * - Configuration goes through a builder handle and setters, never a struct passed by value,
+ *   so the ABI can grow; there are no variadic functions.
  *
  * Thread safety
  * -------------
- * A flowai_client may be used from any number of threads at the same time: send, send_json,
- * wait_delivered, flush, recv, set_callback, noticed, user_typing, secret, history,
- * unnoticed, merge, upload and close are all safe to call concurrently. flowai_client_free
- * must not race with any other call on the same client.
+ * Every flowai_client_* function may be called on one client from any number of threads at
+ * the same time, and from inside that client's event callback, except flowai_client_free,
+ * which must not race with any other call on the same client (nor run in its callback).
  * A flowai_config or flowai_message must not be changed from two threads at once (reading
  * one, e.g. sending the same message from several threads, is fine). Events may be read from
  * any thread; free each one once.
@@ -37,8 +48,15 @@
  * keepalive thread, both joined by flowai_client_close; plus one dispatcher thread while an
  * event callback is registered. The keepalive thread never calls user code.
  *
- * Versioning: FLOWAI_VERSION_* is the library version this header came with;
- * FLOWAI_ABI_VERSION only grows, when functions or codes are added; nothing is ever changed.
+ * Versions
+ * --------
+ * FLOWAI_VERSION and FLOWAI_VERSION_MAJOR/MINOR/PATCH are the library version this header
+ * came with; flowai_version() is the one loaded. FLOWAI_ABI_VERSION only grows, when
+ * functions or codes are added, and nothing released is ever changed; flowai_abi_version()
+ * is the loaded library's.
+ *
+ * The header is generated by cbindgen from the doc comments of the Rust code (src/ffi/, one
+ * module per C object) and committed; a test fails when it differs from a fresh generation.
  */
 
 #ifndef FLOWAI_H
@@ -60,12 +78,15 @@
  * Version of the C ABI described by this header. It grows by one whenever a function or a
  * code is added; nothing released is ever changed or renumbered.
  */
-#define FLOWAI_ABI_VERSION 2
+#define FLOWAI_ABI_VERSION 3
 
 /**
  * The outcome of a call. 0 is success; every other value names one kind of failure, with
- * the details in `flowai_last_error()`. Codes are never renumbered: a retired code keeps
- * its number (as a comment) and new codes are added at the end.
+ * the details in `flowai_last_error()`, and is either final (trying the same call again
+ * cannot succeed until something changes) or retryable, as each code says and
+ * `flowai_result_is_final` / `flowai_result_is_retryable` answer. Codes are never
+ * renumbered: a retired code keeps its number (as a comment) and new codes are added at
+ * the end.
  */
 enum flowai_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -77,22 +98,23 @@ enum flowai_result
      */
     FLOWAI_OK = 0,
     /**
-     * A required pointer argument was NULL.
+     * A required pointer argument was NULL. Final.
      */
     FLOWAI_NULL_ARGUMENT = 1,
     /**
-     * A string argument was not valid UTF-8.
+     * A string argument was not valid UTF-8. Final.
      */
     FLOWAI_INVALID_UTF8 = 2,
     /**
      * An argument was not valid: an unknown enum or boolean value, malformed JSON, a message
      * the server would refuse (no threadId, neither speech nor attachment), a NaN number.
+     * Final.
      */
     FLOWAI_INVALID_ARGUMENT = 3,
     /**
      * The call does not fit the current state: `flowai_client_recv` while a callback is
      * registered, an event label without an event attachment, a log callback while another
-     * logger owns the process, changing the log callback from inside it.
+     * logger owns the process, changing the log callback from inside it. Final.
      */
     FLOWAI_INVALID_STATE = 4,
     /**
@@ -106,12 +128,12 @@ enum flowai_result
      */
     FLOWAI_TIMEOUT = 6,
     /**
-     * The client was used after `flowai_client_close`.
+     * The client was used after `flowai_client_close`. Final.
      */
     FLOWAI_CLOSED = 7,
     /**
      * The client has stopped for good (a final error, or reconnecting gave up) and every
-     * event was received; see `flowai_last_error()` for why.
+     * event was received; see `flowai_last_error()` for why. Final.
      */
     FLOWAI_CONNECTION_CLOSED = 8,
     /**
@@ -141,11 +163,12 @@ enum flowai_result
     FLOWAI_TLS = 13,
     /**
      * The outbox is full: the message was NOT queued. Wait for deliveries, then send again.
+     * Retryable.
      */
     FLOWAI_OUTBOX_FULL = 14,
     /**
      * The message was written but its delivery can no longer be confirmed (connection lost
-     * with the outbox turned off).
+     * with the outbox turned off). Retryable.
      */
     FLOWAI_NOT_DELIVERED = 15,
     /**
@@ -154,6 +177,7 @@ enum flowai_result
     FLOWAI_IO = 16,
     /**
      * A bug: the library panicked. The call did nothing more; details in the last error.
+     * Final.
      */
     FLOWAI_PANIC = 17,
     /**
@@ -171,16 +195,18 @@ typedef uint32_t flowai_result;
 #endif // __cplusplus
 
 /**
- * The kind of an event, from `flowai_event_kind`. Values are never renumbered; new kinds
- * are added at the end, so treat an unknown value like `FLOWAI_EVENT_UNKNOWN`.
+ * The kind of an event, from `flowai_event_get_kind`: one value per kind of the Rust
+ * `Event` (named alike: `Event::AgentTyping` is `FLOWAI_EVENT_AGENT_TYPING`, named
+ * `"agent_typing"` by `flowai_event_name`). Values are never renumbered; new kinds are
+ * added at the end, so treat an unknown value like `FLOWAI_EVENT_UNKNOWN`.
  */
-enum flowai_event_type
+enum flowai_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * Not an event: `flowai_event_kind(NULL)`.
+     * Not an event: `flowai_event_get_kind(NULL)`.
      */
     FLOWAI_EVENT_INVALID = 0,
     /**
@@ -261,9 +287,9 @@ enum flowai_event_type
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum flowai_event_type flowai_event_type;
+typedef enum flowai_event_kind flowai_event_kind;
 #else
-typedef uint32_t flowai_event_type;
+typedef uint32_t flowai_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -360,10 +386,10 @@ typedef uint32_t flowai_session_policy;
 #endif // __cplusplus
 
 /**
- * Opaque connection to Flow, from `flowai_client_connect`. Send, receive, wait and close
- * may be called from any thread at the same time; `flowai_client_free` must not race with
- * any other call on the same client. After `flowai_client_close` every call returns
- * `FLOWAI_CLOSED` (getters return their last values) until the client is freed.
+ * Opaque connection to Flow, from `flowai_client_connect`. Every `flowai_client_*` call
+ * but `flowai_client_free` may run on it from any thread at the same time (see "Thread
+ * safety" at the top). After `flowai_client_close` every call returns `FLOWAI_CLOSED`
+ * (getters return their last values) until the client is freed.
  */
 typedef struct flowai_client flowai_client;
 
@@ -408,12 +434,12 @@ typedef void (*flowai_event_callback)(void *user_data,
  * I/O thread), possibly on several threads at once. Records of the library itself never hold
  * a secret (nonces, one-time tokens and single-use URLs appear as `***`); the libraries it
  * builds on dump raw HTTP headers and WebSocket frames, secrets included, at debug and trace
- * level, so their records are passed on only from info level up. `level` is a `flowai_log_level` (1 =
- * error … 5 = trace); `target` (the Rust module, e.g. `"flowai_socket::client::io"`) and
- * `message` are borrowed for the call only. Records logged while the callback runs on the
- * same thread are dropped. It may run while a client holds internal locks, so it must not
- * call flowai client functions; nor block for long, unwind, or call
- * `flowai_set_log_callback`.
+ * level, so their records are passed on only from info level up. `level` is a
+ * `flowai_log_level` (1 = error … 5 = trace); `target` (the Rust module, e.g.
+ * `"flowai_socket::client::reconnect"`) and `message` are borrowed for the call only. Records
+ * logged while the callback runs on the same thread are dropped. It may run while a client
+ * holds internal locks, so it must not call flowai client functions; nor block for long,
+ * unwind, or call `flowai_set_log_callback`.
  */
 typedef void (*flowai_log_callback)(void *user_data,
                                     uint32_t level,
@@ -431,26 +457,23 @@ extern "C" {
 const char *flowai_result_str(uint32_t code);
 
 /**
- * 1 when a failure with this code may go away if the same call is tried again later
- * (`FLOWAI_TIMEOUT`, `FLOWAI_UNAVAILABLE`, `FLOWAI_NETWORK`, `FLOWAI_PROTOCOL`,
- * `FLOWAI_OUTBOX_FULL`, `FLOWAI_NOT_DELIVERED`, `FLOWAI_IO`); 0 for final failures, for
- * `FLOWAI_OK` and for unknown codes.
+ * 1 when a failure with this code may go away if the same call is tried again later: the
+ * codes whose doc in `flowai_result` says "Retryable" (timeouts, resets, EOF during TLS or
+ * the upgrade, DNS failures, every 5xx, refused connections, a full outbox). 0 for final
+ * failures, for `FLOWAI_OK` and for unknown codes.
  */
 int32_t flowai_result_is_retryable(uint32_t code);
 
 /**
  * 1 when a failure with this code is final: trying the same call again cannot succeed
  * until something changes (the configuration, the arguments, the server's verdict). These
- * are `FLOWAI_CONFIG` (also: an `http://` base URL to another machine without
- * `flowai_config_set_allow_insecure`, a proxy answering 407), `FLOWAI_REJECTED` (HTTP 400,
- * 401–403 or a redirect from `socket.info`; a proxy answering 403), `FLOWAI_TLS` (the
- * certificate failed verification: expired, hostname mismatch, unknown CA),
- * `FLOWAI_TOO_LARGE`, `FLOWAI_CONNECTION_CLOSED`, `FLOWAI_CLOSED`, and the argument and
- * state errors (`FLOWAI_NULL_ARGUMENT`, `FLOWAI_INVALID_UTF8`, `FLOWAI_INVALID_ARGUMENT`,
- * `FLOWAI_INVALID_STATE`, `FLOWAI_PANIC`). 0 for retryable codes (see
- * `flowai_result_is_retryable`: timeouts, resets, EOF during TLS or the upgrade, DNS
- * failures, every 5xx, refused connections), for `FLOWAI_OK` and for unknown codes. The
- * same table as the Rust `Error::is_final` and the README's "Reliability" section.
+ * are the codes whose doc in `flowai_result` says "Final": a bad configuration (also an
+ * `http://` base URL to another machine without `flowai_config_set_allow_insecure`, a proxy
+ * answering 407), a rejection (HTTP 400, 401–403 or a redirect from `socket.info`; a proxy
+ * answering 403), a certificate that failed verification, a body too large, a closed or
+ * stopped client, bad arguments, a call out of place, a panic. 0 for retryable codes (see
+ * `flowai_result_is_retryable`), for `FLOWAI_OK` and for unknown codes. Derived from the
+ * Rust `Error::is_final`, so the same table as the README's "Reliability" section.
  */
 int32_t flowai_result_is_final(uint32_t code);
 
@@ -1104,13 +1127,15 @@ flowai_result flowai_client_close(const flowai_client *client);
 void flowai_client_free(flowai_client *client);
 
 /**
- * The kind of the event. `FLOWAI_EVENT_INVALID` (0) for NULL.
+ * The kind of the event. `FLOWAI_EVENT_INVALID` (0) for NULL. (Named with `get_` because
+ * `flowai_event_kind` is the name of its type.)
  */
-flowai_event_type flowai_event_kind(const flowai_event *event);
+flowai_event_kind flowai_event_get_kind(const flowai_event *event);
 
 /**
  * A short stable name of the kind: `"connected"`, `"delivered"`, `"reply"`,
- * `"server_error"`, … Static (never freed); NULL for a NULL event.
+ * `"server_error"`, … (the kind's name in lower case without `FLOWAI_EVENT_`). Static
+ * (never freed); NULL for a NULL event.
  */
 const char *flowai_event_name(const flowai_event *event);
 

@@ -364,8 +364,8 @@ private:
  */
 class Event {
 public:
-    /** flowai_event_kind. */
-    flowai_event_type kind() const noexcept { return flowai_event_kind(get()); }
+    /** flowai_event_get_kind. */
+    flowai_event_kind kind() const noexcept { return flowai_event_get_kind(get()); }
     /** flowai_event_name ("connected", "delivered", "reply", ...). */
     std::string name() const { return detail::copy(flowai_event_name(get())).value_or(""); }
     /** flowai_event_thread_id; nullopt when the event has none. */

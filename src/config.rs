@@ -4,12 +4,14 @@ use crate::error::{Error, Result};
 use crate::ids;
 use crate::protocol::Originator;
 use crate::secret::Secret;
-use crate::state::SessionPolicy;
-use crate::transport::proxy::{Proxy, ProxySetting};
+use crate::transport::proxy::Proxy;
 use crate::transport::url::is_loopback_host;
 use crate::transport::Target;
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+pub use crate::transport::proxy::ProxySetting;
 
 /// Longest keepalive interval, timeout or backoff accepted (longer ones are surely mistakes,
 /// and would overflow clock arithmetic when near `Duration::MAX`).
@@ -28,7 +30,9 @@ pub struct Backoff {
     pub min: Duration,
     /// Largest delay (default 20 s).
     pub max: Duration,
-    /// Give up after this many failed attempts in a row; `None` retries for ever (default).
+    /// Most attempts after a failure before giving up, for the first connect (after its
+    /// first try) and after a lost connection alike; a connection that worked starts the
+    /// count over. `None` retries for ever (default).
     pub max_attempts: Option<u32>,
 }
 
@@ -42,8 +46,22 @@ impl Default for Backoff {
     }
 }
 
-/// Everything a [`Client`](crate::Client) needs. Build with [`Config::new`] and the setters;
-/// it is checked by [`Config::validate`] when the client connects.
+/// What happens to the sessionId across restarts when a state file is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SessionPolicy {
+    /// Reuse the saved sessionId (the official SDK keeps it in storage). The default.
+    #[default]
+    Keep,
+    /// A new random sessionId at every start (it is still kept across reconnects and saved).
+    Renew,
+}
+
+/// Everything a [`Client`](crate::Client) needs: a builder. Start with [`Config::new`],
+/// chain the setters, hand it to [`Client::connect`](crate::Client::connect), which checks it
+/// ([`Config::validate`]). Every setting is read back from [`Config::settings`] (or
+/// [`Client::settings`](crate::Client::settings)) by the method of the same name.
 ///
 /// ```
 /// use flowai_socket::Config;
@@ -53,9 +71,23 @@ impl Default for Backoff {
 ///     .thread_id("jane.doe")
 ///     .keepalive_interval(Some(Duration::from_secs(25)));
 /// assert!(cfg.validate().is_ok());
+/// assert_eq!(cfg.settings().thread_id(), "jane.doe");
+/// assert_eq!(cfg.settings().keepalive_interval(), Some(Duration::from_secs(25)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {
+    settings: Settings,
+}
+
+/// The settings of a [`Config`], read-only: one method per setting, named as its setter
+/// (`thread_id()` for [`Config::thread_id`]). The two setters that add or choose read back
+/// under the name of what they set: [`Config::add_root_certificate_pem`] as
+/// [`Settings::root_certificates_pem`], [`Config::no_proxy`] as [`Settings::proxy`]
+/// ([`ProxySetting::Off`]). From [`Config::settings`] or
+/// [`Client::settings`](crate::Client::settings) (the latter after the state file was
+/// applied: the threadId and sessionId in use).
+#[derive(Debug, Clone)]
+pub struct Settings {
     pub(crate) client_id: String,
     pub(crate) base_url: String,
     pub(crate) thread_id: String,
@@ -96,7 +128,7 @@ impl Config {
     /// reconnect with backoff 100 ms–20 s, outbox of 10,000 messages.
     pub fn new(client_id: impl Into<String>) -> Self {
         let client_id = client_id.into();
-        Config {
+        let settings = Settings {
             thread_id: ids::thread_id_for(&client_id),
             session_id: ids::random_hex(),
             client_id,
@@ -124,7 +156,8 @@ impl Config {
             session_id_set: false,
             proxy: ProxySetting::Environment,
             allow_insecure: false,
-        }
+        };
+        Config { settings }
     }
 
     /// A configuration from the environment: `FLOWAI_CLIENT_ID` (required; `None` when unset
@@ -141,71 +174,71 @@ impl Config {
     /// The server base URL (`https://…`; `http://` only for this machine — `localhost`,
     /// `127.0.0.0/8`, `::1` — unless [`Config::allow_insecure`]).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into().trim_end_matches('/').to_string();
+        self.settings.base_url = url.into().trim_end_matches('/').to_string();
         self
     }
 
     /// The default threadId for messages that name none.
     pub fn thread_id(mut self, thread_id: impl Into<String>) -> Self {
-        self.thread_id = thread_id.into();
-        self.thread_id_set = true;
+        self.settings.thread_id = thread_id.into();
+        self.settings.thread_id_set = true;
         self
     }
 
     /// The sessionId (kept across reconnects; default random 32 hex).
     pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
-        self.session_id = session_id.into();
-        self.session_id_set = true;
+        self.settings.session_id = session_id.into();
+        self.settings.session_id_set = true;
         self
     }
 
     /// The originator of messages that name none (default `Anonymous`, `external`).
     pub fn originator(mut self, originator: Originator) -> Self {
-        self.originator = originator;
+        self.settings.originator = originator;
         self
     }
 
     /// The `Origin` header of the WebSocket handshake (for projects that whitelist domains).
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
+        self.settings.origin = Some(origin.into());
         self
     }
 
     /// A one-time token sent as `x-flowai-ott` with `socket.info`.
     pub fn ott(mut self, ott: impl Into<String>) -> Self {
-        self.ott = Some(Secret::new(ott));
+        self.settings.ott = Some(Secret::new(ott));
         self
     }
 
     /// A nonce (secret) already known for the configured thread.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
-        self.secret = Some(Secret::new(secret));
+        self.settings.secret = Some(Secret::new(secret));
         self
     }
 
     /// How often to ping; `None` turns keepalive off (the server then closes after 50 s idle).
     pub fn keepalive_interval(mut self, every: Option<Duration>) -> Self {
-        self.keepalive_interval = every;
+        self.settings.keepalive_interval = every;
         self
     }
 
     /// How long after a ping without any frame back the connection is declared dead.
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
-        self.pong_timeout = timeout;
+        self.settings.pong_timeout = timeout;
         self
     }
 
     /// The one deadline of a whole connect or reconnect: DNS, TCP, a proxy's `CONNECT`, TLS,
     /// `socket.info` and the WebSocket upgrade together (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
     /// The deadline of a whole REST call (an upload gets this plus its size at 64 KiB/s) and
     /// of a socket write that cannot progress (default 10 s).
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
-        self.io_timeout = timeout;
+        self.settings.io_timeout = timeout;
         self
     }
 
@@ -217,13 +250,13 @@ impl Config {
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case), except for loopback hosts;
     /// the rules are in `docs/reliability.md`.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = ProxySetting::Url(url.into());
+        self.settings.proxy = ProxySetting::Url(url.into());
         self
     }
 
     /// Connects directly, whatever the proxy environment variables say.
     pub fn no_proxy(mut self) -> Self {
-        self.proxy = ProxySetting::Off;
+        self.settings.proxy = ProxySetting::Off;
         self
     }
 
@@ -232,19 +265,19 @@ impl Config {
     /// `https://` `socket.info` or on another host. Without it those are refused with
     /// [`Error::Config`], since the clientId, the nonce and the messages would travel in clear.
     pub fn allow_insecure(mut self, on: bool) -> Self {
-        self.allow_insecure = on;
+        self.settings.allow_insecure = on;
         self
     }
 
     /// Trusts one more root certificate (PEM) besides the system's, for https and wss.
     pub fn add_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
-        self.root_certs_pem.push(pem.into());
+        self.settings.root_certs_pem.push(pem.into());
         self
     }
 
     /// Largest incoming frame in bytes (default 1 MiB); a larger one is a protocol error.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = bytes;
+        self.settings.max_message_size = bytes;
         self
     }
 
@@ -252,32 +285,32 @@ impl Config {
     /// (default false: pongs only keep the connection alive, so a loop that drains events until
     /// a quiet period still ends).
     pub fn pong_events(mut self, on: bool) -> Self {
-        self.pong_events = on;
+        self.settings.pong_events = on;
         self
     }
 
     /// Whether to reconnect after an abnormal disconnect (default true).
     pub fn reconnect(mut self, on: bool) -> Self {
-        self.reconnect = on;
+        self.settings.reconnect = on;
         self
     }
 
     /// The backoff between reconnect attempts.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.settings.backoff = backoff;
         self
     }
 
     /// At-least-once delivery (default true): unacknowledged messages are re-sent after a
     /// reconnect. False: at-most-once, and a lost message is reported as not delivered.
     pub fn outbox(mut self, on: bool) -> Self {
-        self.outbox = on;
+        self.settings.outbox = on;
         self
     }
 
     /// Most messages waiting for delivery (default 10,000); beyond it `send` fails.
     pub fn max_outbox(mut self, messages: usize) -> Self {
-        self.max_outbox = messages;
+        self.settings.max_outbox = messages;
         self
     }
 
@@ -286,7 +319,7 @@ impl Config {
     /// you; an event that does not fit is not queued but counted, and the count arrives in
     /// its place as one [`Event::Overflow`](crate::Event::Overflow).
     pub fn max_queued_events(mut self, events: usize) -> Self {
-        self.max_queued_events = events;
+        self.settings.max_queued_events = events;
         self
     }
 
@@ -295,52 +328,172 @@ impl Config {
     /// text and are parsed when taken). Beyond it events are counted, not queued, as with
     /// [`Config::max_queued_events`]. At least [`Config::max_message_size`].
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
-        self.max_queued_bytes = bytes;
+        self.settings.max_queued_bytes = bytes;
         self
     }
 
     /// A file that keeps threadId, sessionId and secrets across restarts, written atomically
-    /// (see [`crate::state`] for the format, what wins over explicit settings, and what a
+    /// (see [`crate::state_file`] for the format, what wins over explicit settings, and what a
     /// corrupt file does).
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.state_file = Some(path.into());
+        self.settings.state_file = Some(path.into());
         self
     }
 
     /// Whether a restart with a state file reuses the saved sessionId
     /// ([`SessionPolicy::Keep`], the default, as the official SDK) or makes a new one.
     pub fn session_policy(mut self, policy: SessionPolicy) -> Self {
-        self.session_policy = policy;
+        self.settings.session_policy = policy;
         self
     }
 
-    /// The clientId.
-    pub fn get_client_id(&self) -> &str {
-        &self.client_id
+    /// The settings as they stand, each readable by the method of its setter's name.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
-    /// The base URL.
-    pub fn get_base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// The default threadId.
-    pub fn get_thread_id(&self) -> &str {
-        &self.thread_id
-    }
-
-    /// The connect timeout.
-    pub fn get_connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// The sessionId.
-    pub fn get_session_id(&self) -> &str {
-        &self.session_id
+    /// The settings, for the client that connects with them.
+    pub(crate) fn into_settings(self) -> Settings {
+        self.settings
     }
 
     /// Checks every value; the first problem is returned as [`Error::Config`].
     pub fn validate(&self) -> Result<()> {
+        self.settings.validate()
+    }
+}
+
+impl Settings {
+    /// The clientId, from [`Config::new`].
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The server base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The default threadId.
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    /// The sessionId.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The originator of messages that name none.
+    pub fn originator(&self) -> &Originator {
+        &self.originator
+    }
+
+    /// The `Origin` header of the WebSocket handshake, if any.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The one-time token, if any (its `Debug` and `Display` print `***`).
+    pub fn ott(&self) -> Option<&Secret> {
+        self.ott.as_ref()
+    }
+
+    /// The nonce given for the configured thread, if any (its `Debug` and `Display` print
+    /// `***`).
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
+    /// The ping cadence; `None` when keepalive is off.
+    pub fn keepalive_interval(&self) -> Option<Duration> {
+        self.keepalive_interval
+    }
+
+    /// How long after a ping without any frame back the connection counts as dead.
+    pub fn pong_timeout(&self) -> Duration {
+        self.pong_timeout
+    }
+
+    /// The deadline of a whole connect or reconnect.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The deadline of a whole REST call and of a socket write that cannot progress.
+    pub fn io_timeout(&self) -> Duration {
+        self.io_timeout
+    }
+
+    /// The proxy rule: the environment's (default), one proxy ([`Config::proxy`]) or none
+    /// ([`Config::no_proxy`]).
+    pub fn proxy(&self) -> &ProxySetting {
+        &self.proxy
+    }
+
+    /// Whether unencrypted transport to other machines is allowed.
+    pub fn allow_insecure(&self) -> bool {
+        self.allow_insecure
+    }
+
+    /// The extra root certificates (PEM) trusted besides the system's, in the order added
+    /// with [`Config::add_root_certificate_pem`].
+    pub fn root_certificates_pem(&self) -> &[String] {
+        &self.root_certs_pem
+    }
+
+    /// The largest incoming frame in bytes.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// Whether keepalive pongs are handed over as events.
+    pub fn pong_events(&self) -> bool {
+        self.pong_events
+    }
+
+    /// Whether the client reconnects after an abnormal disconnect.
+    pub fn reconnect(&self) -> bool {
+        self.reconnect
+    }
+
+    /// The backoff between (re)connect attempts and their limit.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// Whether unacknowledged messages are re-sent after a reconnect (at-least-once).
+    pub fn outbox(&self) -> bool {
+        self.outbox
+    }
+
+    /// The most messages waiting for delivery.
+    pub fn max_outbox(&self) -> usize {
+        self.max_outbox
+    }
+
+    /// The most events waiting to be received.
+    pub fn max_queued_events(&self) -> usize {
+        self.max_queued_events
+    }
+
+    /// The most bytes held by events waiting to be received.
+    pub fn max_queued_bytes(&self) -> usize {
+        self.max_queued_bytes
+    }
+
+    /// The state file, if any.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
+    }
+
+    /// What a restart with a state file does with the sessionId.
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.session_policy
+    }
+
+    /// Checks every value; the first problem is returned as [`Error::Config`].
+    pub(crate) fn validate(&self) -> Result<()> {
         let fail = |m: &str| Err(Error::Config(m.to_string()));
         if self.client_id.trim().is_empty() {
             return fail("clientId is empty");
@@ -403,5 +556,77 @@ impl Config {
             return fail("backoff needs 0 < min <= max");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Role;
+
+    #[test]
+    fn every_setting_reads_back_by_its_name() {
+        let backoff = Backoff {
+            min: Duration::from_millis(7),
+            max: Duration::from_secs(3),
+            max_attempts: Some(4),
+        };
+        let originator = Originator {
+            name: "Jane".into(),
+            role: Role::Moderator,
+            ..Originator::default()
+        };
+        let cfg = Config::new("cid")
+            .base_url("http://127.0.0.1:9/")
+            .thread_id("t")
+            .session_id("s")
+            .originator(originator.clone())
+            .origin("https://example.com")
+            .ott("token")
+            .secret("nonce")
+            .keepalive_interval(None)
+            .pong_timeout(Duration::from_secs(1))
+            .connect_timeout(Duration::from_secs(2))
+            .io_timeout(Duration::from_secs(3))
+            .proxy("http://proxy:3128")
+            .allow_insecure(true)
+            .add_root_certificate_pem("PEM 1")
+            .add_root_certificate_pem("PEM 2")
+            .max_message_size(4096)
+            .pong_events(true)
+            .reconnect(false)
+            .backoff(backoff.clone())
+            .outbox(false)
+            .max_outbox(5)
+            .max_queued_events(6)
+            .max_queued_bytes(8192)
+            .state_file("/tmp/state.json")
+            .session_policy(SessionPolicy::Renew);
+        let s = cfg.settings();
+        assert_eq!(s.client_id(), "cid");
+        assert_eq!(s.base_url(), "http://127.0.0.1:9");
+        assert_eq!((s.thread_id(), s.session_id()), ("t", "s"));
+        assert_eq!(s.originator(), &originator);
+        assert_eq!(s.origin(), Some("https://example.com"));
+        assert_eq!(s.ott().map(Secret::expose), Some("token"));
+        assert_eq!(s.secret().map(Secret::expose), Some("nonce"));
+        assert_eq!(s.keepalive_interval(), None);
+        assert_eq!(s.pong_timeout(), Duration::from_secs(1));
+        assert_eq!(s.connect_timeout(), Duration::from_secs(2));
+        assert_eq!(s.io_timeout(), Duration::from_secs(3));
+        assert_eq!(s.proxy(), &ProxySetting::Url("http://proxy:3128".into()));
+        assert!(s.allow_insecure());
+        assert_eq!(s.root_certificates_pem(), ["PEM 1", "PEM 2"]);
+        assert_eq!(s.max_message_size(), 4096);
+        assert!(s.pong_events());
+        assert!(!s.reconnect());
+        assert_eq!(s.backoff(), &backoff);
+        assert!(!s.outbox());
+        assert_eq!(s.max_outbox(), 5);
+        assert_eq!(s.max_queued_events(), 6);
+        assert_eq!(s.max_queued_bytes(), 8192);
+        assert_eq!(s.state_file(), Some(Path::new("/tmp/state.json")));
+        assert_eq!(s.session_policy(), SessionPolicy::Renew);
+        assert_eq!(cfg.no_proxy().settings().proxy(), &ProxySetting::Off);
     }
 }

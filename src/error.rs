@@ -13,7 +13,14 @@ use std::time::Duration;
 ///
 /// The reconnect loop retries every retryable failure for as long as it is configured to;
 /// a final one ends the client with `Event::Closed`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(ErrorKind),
+    vis(pub(crate)),
+    derive(strum::EnumIter),
+    doc = "The kind of an [`Error`], without its details: derived from `Error` itself, so \
+           the variants cannot drift apart. The C result codes are mapped from it."
+)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is not usable (empty clientId, bad URL, bad certificate, an
@@ -83,20 +90,34 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+impl ErrorKind {
+    /// True when retrying cannot help: configuration, invalid arguments, too large,
+    /// rejection, certificate verification, closed clients (the table on [`Error`]). The one
+    /// list of final failures: `Error::is_final` and the C `flowai_result_is_final` read it.
+    pub(crate) fn is_final(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Config
+                | ErrorKind::InvalidArgument
+                | ErrorKind::TooLarge
+                | ErrorKind::Rejected
+                | ErrorKind::Tls
+                | ErrorKind::ConnectionClosed
+                | ErrorKind::AlreadyClosed
+        )
+    }
+}
+
 impl Error {
     /// True when retrying cannot help: configuration, invalid arguments, too large, rejection,
     /// certificate verification, closed clients (the table on [`Error`]).
     pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            Error::Config(_)
-                | Error::InvalidArgument(_)
-                | Error::TooLarge(_)
-                | Error::Rejected { .. }
-                | Error::Tls(_)
-                | Error::ConnectionClosed(_)
-                | Error::AlreadyClosed
-        )
+        self.kind().is_final()
+    }
+
+    /// The kind of this error, without its details.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        ErrorKind::from(self)
     }
 
     /// True when the same call may succeed later (the opposite of [`Error::is_final`]).

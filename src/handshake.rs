@@ -1,4 +1,4 @@
-//! Opening a connection: `socket.info` over HTTP(S) (PROTOCOL.md §1), then the WebSocket
+//! Opening a connection: `socket.info` over HTTP(S) (docs/protocol.md §1), then the WebSocket
 //! handshake on the single-use URL it returns, both on the client's [`Transport`] (DNS, TCP,
 //! proxy tunnel, TLS; see the transport's docs for the deadline and cancellation). https/wss
 //! verify certificates against the system roots plus any extra roots from the config.
@@ -8,7 +8,7 @@
 //! endpoint from an `https://` `socket.info` or on another host (a final [`Error::Config`];
 //! `allow_insecure(true)` accepts both).
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::transport::http;
 use crate::transport::url::encode_query_value;
@@ -38,7 +38,7 @@ pub struct SocketInfo {
 /// The ids sent with `socket.info` and the REST calls, as query parameters and headers.
 /// Its `Debug` hides the secret and the one-time token.
 #[derive(Clone, Copy)]
-pub struct Ids<'a> {
+pub struct RequestIds<'a> {
     /// The project's clientId.
     pub client_id: &'a str,
     /// The sessionId of this client.
@@ -60,9 +60,9 @@ impl std::fmt::Debug for SocketInfo {
     }
 }
 
-impl std::fmt::Debug for Ids<'_> {
+impl std::fmt::Debug for RequestIds<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ids")
+        f.debug_struct("RequestIds")
             .field("client_id", &self.client_id)
             .field("session_id", &self.session_id)
             .field("thread_id", &self.thread_id)
@@ -72,7 +72,7 @@ impl std::fmt::Debug for Ids<'_> {
     }
 }
 
-impl<'a> Ids<'a> {
+impl<'a> RequestIds<'a> {
     /// The `x-flowai-*` headers the official SDK sends, for the ids that are set.
     pub fn headers(&self) -> Vec<(&'static str, &'a str)> {
         let mut h = vec![
@@ -87,6 +87,16 @@ impl<'a> Ids<'a> {
             h.push(("x-flowai-ott", ott));
         }
         h
+    }
+}
+
+// The transport is a layer below the config (it knows nothing of `Settings`); making one
+// from a config is the handshake's business, so this constructor lives here.
+impl Transport {
+    /// The transport for a config: TLS roots (the system's plus the config's), the proxy
+    /// routes (the config's, or the environment's, read now), the insecure-transport rule.
+    pub fn new(cfg: &Settings) -> Result<Transport> {
+        Transport::with(cfg.root_certs_pem.clone(), &cfg.proxy, cfg.allow_insecure)
     }
 }
 
@@ -165,8 +175,8 @@ pub(crate) const MAX_ANSWER: usize = 4 << 20;
 /// `timeout` (a whole: DNS, connect, proxy, TLS, request and answer).
 pub fn fetch_socket_info(
     transport: &Transport,
-    cfg: &Config,
-    ids: Ids<'_>,
+    cfg: &Settings,
+    ids: RequestIds<'_>,
     timeout: Duration,
 ) -> Result<SocketInfo> {
     socket_info(transport, cfg, ids, &transport.limit(timeout))
@@ -175,8 +185,8 @@ pub fn fetch_socket_info(
 /// [`fetch_socket_info`] within a limit shared with the rest of a connect.
 pub(crate) fn socket_info(
     transport: &Transport,
-    cfg: &Config,
-    ids: Ids<'_>,
+    cfg: &Settings,
+    ids: RequestIds<'_>,
     limit: &Limit,
 ) -> Result<SocketInfo> {
     let url = format!(
@@ -242,7 +252,7 @@ fn check_endpoint(transport: &Transport, base: &Target, endpoint: &str) -> Resul
 /// `timeout`. Returns it with its stream non-blocking, for a poll loop.
 pub fn connect_websocket(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     endpoint: &str,
     timeout: Duration,
 ) -> Result<Socket> {
@@ -252,7 +262,7 @@ pub fn connect_websocket(
 /// [`connect_websocket`] within a limit shared with the rest of a connect.
 pub(crate) fn websocket(
     transport: &Transport,
-    cfg: &Config,
+    cfg: &Settings,
     endpoint: &str,
     limit: &Limit,
 ) -> Result<Socket> {

@@ -34,7 +34,7 @@ pub mod ids;
 pub mod protocol;
 pub mod rest;
 pub mod secret;
-pub mod state;
+pub mod state_file;
 mod transport;
 
 #[cfg(feature = "test-hooks")]
@@ -42,12 +42,11 @@ mod transport;
 pub mod test_hooks;
 
 pub use client::{Client, Dispatcher, Event, Events};
-pub use config::{Backoff, Config};
+pub use config::{Backoff, Config, ProxySetting, SessionPolicy, Settings};
 pub use error::{Error, Result};
 pub use protocol::{Attachment, Message, Metadata, Originator, Profile, Role, TraceId};
 pub use rest::{History, HistoryEntry, UploadResult};
 pub use secret::Secret;
-pub use state::SessionPolicy;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -1,4 +1,4 @@
-//! The REST calls of the official SDK on the client's base URL (PROTOCOL.md §7):
+//! The REST calls of the official SDK on the client's base URL (docs/protocol.md §7):
 //! [`Client::history`], [`Client::unnoticed`], [`Client::merge`] and [`Client::upload`].
 //!
 //! Each call uses the client's transport (same TLS roots, proxy rules and cancel signal as
@@ -12,9 +12,9 @@
 //! others). Every result keeps the raw JSON payload next to the typed fields.
 
 use crate::client::Client;
-use crate::config::Config;
+use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::handshake::{read_flow_answer, Ids, Transport, MAX_ANSWER};
+use crate::handshake::{read_flow_answer, RequestIds, Transport, MAX_ANSWER};
 use crate::ids;
 use crate::protocol::{Message, Reply};
 use crate::transport::http::{self, Body, Request};
@@ -157,8 +157,8 @@ pub struct UploadResult {
 /// I/O timeout plus the size at this rate (bytes per second).
 const SLOWEST_UPLOAD_RATE: u64 = 64 * 1024;
 
-fn ids_for<'a>(cfg: &'a Config, thread_id: &'a str, secret: Option<&'a str>) -> Ids<'a> {
-    Ids {
+fn ids_for<'a>(cfg: &'a Settings, thread_id: &'a str, secret: Option<&'a str>) -> RequestIds<'a> {
+    RequestIds {
         client_id: &cfg.client_id,
         session_id: &cfg.session_id,
         thread_id,
@@ -168,7 +168,7 @@ fn ids_for<'a>(cfg: &'a Config, thread_id: &'a str, secret: Option<&'a str>) -> 
 }
 
 /// `{base}/thread.{what}[?query]` as a target.
-fn rest_target(cfg: &Config, what: &str, query: &str) -> Result<Target> {
+fn rest_target(cfg: &Settings, what: &str, query: &str) -> Result<Target> {
     Target::parse(&format!("{}/thread.{what}{query}", cfg.base_url))
         .map_err(|e| Error::Config(format!("base URL: {e}")))
 }
@@ -179,7 +179,7 @@ fn call<'a>(
     transport: &Transport,
     method: &'static str,
     target: &'a Target,
-    ids: &Ids<'a>,
+    ids: &RequestIds<'a>,
     extra: Vec<(&'a str, &'a str)>,
     body: Body<'a>,
     budget: Duration,
@@ -345,7 +345,7 @@ impl Client {
             message.thread_id = self.thread_id().to_string();
         }
         if message.originator.is_none() {
-            message.originator = Some(self.config().originator.clone());
+            message.originator = Some(self.settings().originator().clone());
         }
         if message.speech.is_empty() {
             message.speech = "file attachment".into();
@@ -359,7 +359,7 @@ impl Client {
 }
 
 /// The `payload` part: the message JSON without attachment, with clientId and sessionId.
-fn upload_payload(cfg: &Config, message: &Message) -> String {
+fn upload_payload(cfg: &Settings, message: &Message) -> String {
     let mut value = serde_json::to_value(message).unwrap_or_else(|_| json!({}));
     if let Some(obj) = value.as_object_mut() {
         obj.remove("attachment");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use flowai_socket::handshake::{connect_websocket, fetch_socket_info, Ids, Transport};
+use flowai_socket::handshake::{connect_websocket, fetch_socket_info, RequestIds, Transport};
 use flowai_socket::{Client, Error, Event};
 use std::time::Duration;
 
@@ -39,20 +39,21 @@ fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
 fn websocket_url_is_single_use() {
     common::watchdog(Duration::from_secs(30), || {
         let emulator = common::emulator();
-        let cfg = common::config_for(&emulator);
-        let transport = Transport::new(&cfg).unwrap();
-        let ids = Ids {
+        let config = common::config_for(&emulator);
+        let cfg = config.settings();
+        let transport = Transport::new(cfg).unwrap();
+        let ids = RequestIds {
             client_id: "c",
             session_id: "s",
             thread_id: "t",
             secret: None,
             ott: None,
         };
-        let info = fetch_socket_info(&transport, &cfg, ids, Duration::from_secs(5)).unwrap();
+        let info = fetch_socket_info(&transport, cfg, ids, Duration::from_secs(5)).unwrap();
         assert!(info.endpoint.starts_with("ws://"));
-        let first = connect_websocket(&transport, &cfg, &info.endpoint, Duration::from_secs(5))
+        let first = connect_websocket(&transport, cfg, &info.endpoint, Duration::from_secs(5))
             .expect("first use works");
-        let again = connect_websocket(&transport, &cfg, &info.endpoint, Duration::from_secs(5))
+        let again = connect_websocket(&transport, cfg, &info.endpoint, Duration::from_secs(5))
             .expect_err("reuse is refused");
         assert!(
             matches!(again, Error::Unavailable { status: 403, .. }),

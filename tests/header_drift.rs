@@ -61,9 +61,46 @@ fn version_macros_match_cargo_toml() {
     let abi = define(&header, "FLOWAI_ABI_VERSION");
     assert_eq!(abi, flowai_socket::ffi::FLOWAI_ABI_VERSION.to_string());
     assert_eq!(
-        flowai_socket::ffi::result::flowai_abi_version(),
+        flowai_socket::ffi::library::flowai_abi_version(),
         flowai_socket::ffi::FLOWAI_ABI_VERSION
     );
-    let lib_version = unsafe { CStr::from_ptr(flowai_socket::ffi::result::flowai_version()) };
+    let lib_version = unsafe { CStr::from_ptr(flowai_socket::ffi::library::flowai_version()) };
     assert_eq!(lib_version.to_str().unwrap(), version);
+}
+
+/// Every result code's doc in the header names its class ("Final" or "Retryable", nothing
+/// for `FLOWAI_OK`), and it is the class the library gives the code.
+#[test]
+fn every_result_code_states_the_class_the_library_gives_it() {
+    use flowai_socket::ffi::library::{flowai_result_is_final, flowai_result_is_retryable};
+    let header = committed();
+    let start = header
+        .find("enum flowai_result\n")
+        .expect("enum flowai_result");
+    let end = start + header[start..].find("};").expect("end of the enum");
+    let mut doc = String::new();
+    let mut codes = 0;
+    for line in header[start..end].lines().map(str::trim) {
+        if let Some(text) = line.strip_prefix('*').or(line.strip_prefix("/**")) {
+            doc.push_str(text.trim_end_matches('/'));
+            doc.push(' ');
+            continue;
+        }
+        let Some((name, number)) = line.trim_end_matches(',').split_once(" = ") else {
+            continue;
+        };
+        let code: u32 = number.parse().expect("a number");
+        let stated = (doc.contains("Final"), doc.contains("Retryable"));
+        let actual = (
+            flowai_result_is_final(code) == 1,
+            flowai_result_is_retryable(code) == 1,
+        );
+        assert_eq!(
+            stated, actual,
+            "{name} = {code}: (final, retryable) of its doc: {doc}"
+        );
+        doc.clear();
+        codes += 1;
+    }
+    assert!(codes > 18, "only {codes} codes read");
 }

@@ -1,4 +1,4 @@
-//! Every frame shown in PROTOCOL.md and the seed example survives decode → encode unchanged,
+//! Every frame of docs/protocol.md and the seed example survives decode → encode unchanged,
 //! and every server frame decodes to the right kind with unknown fields kept.
 
 use flowai_socket::protocol::{decode, Attachment, Inbound, Message, Outbound, Role};

@@ -1,5 +1,6 @@
 //! `socket.info` refusals during reconnect: 503 three times then OK connects after three
-//! backoffs; 401 gives up at once with a final error and no further attempt.
+//! backoffs; 401 gives up at once with a final error and no further attempt;
+//! `max_attempts` is one limit for the first connect and for reconnects.
 
 mod common;
 
@@ -48,6 +49,50 @@ fn initial_connect_retries_503_within_the_connect_timeout() {
             Client::connect(common::config_for(&emulator)).expect("connects after 3 refusals");
         assert!(client.is_connected());
         assert_eq!(emulator.stats().socket_info_refused, 3);
+    });
+}
+
+#[test]
+fn max_attempts_is_the_same_limit_for_the_first_connect_and_for_reconnects() {
+    common::watchdog(Duration::from_secs(30), || {
+        let emulator = common::emulator();
+        let config = || {
+            common::config_for(&emulator).backoff(flowai_socket::Backoff {
+                min: Duration::from_millis(5),
+                max: Duration::from_millis(20),
+                max_attempts: Some(2),
+            })
+        };
+        // First connect: the first try, then two more.
+        emulator.faults().refuse_socket_info(503, 100);
+        let err = Client::connect(config()).unwrap_err();
+        assert!(!err.is_final(), "{err}");
+        assert_eq!(emulator.stats().socket_info_requests, 3);
+        // Reconnect: two attempts after the loss, then the client gives up.
+        emulator.faults().refuse_socket_info(503, 0);
+        let client = Client::connect(config()).unwrap();
+        let before = emulator.stats().socket_info_requests;
+        emulator.faults().refuse_socket_info(503, 100);
+        emulator.faults().drop_after_frames(1);
+        client
+            .send(flowai_socket::Message::text("trigger the drop"))
+            .unwrap();
+        let (closed, skipped) = common::wait_event(&client, Duration::from_secs(10), |e| {
+            matches!(e, Event::Closed { .. })
+        });
+        let attempts: Vec<u32> = skipped
+            .iter()
+            .filter_map(|e| match e {
+                Event::Reconnecting { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2]);
+        assert!(
+            matches!(&closed, Event::Closed { reason } if reason.contains("gave up after 2")),
+            "{closed:?}"
+        );
+        assert_eq!(emulator.stats().socket_info_requests, before + 2);
     });
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
-use flowai_socket::state::SavedState;
+use flowai_socket::state_file::SavedState;
 use flowai_socket::{Client, Config, Error, Event, Message, SessionPolicy};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The nonce (PROTOCOL.md §5) against the emulator, in both modes: the secret from
+//! The nonce (docs/protocol.md §5) against the emulator, in both modes: the secret from
 //! `socket.info` is sent as `payload.nonce` and `x-flowai-secret`, a missing or wrong nonce is
 //! refused with an `error` frame, `secret.generated` is adopted for the next send, and each
 //! threadId has its own secret.

@@ -11,8 +11,8 @@ mod common;
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
 use flowai_socket::ffi::log::{flowai_log_level, flowai_set_log_callback};
 use flowai_socket::ffi::result::flowai_result;
-use flowai_socket::handshake::{Ids, SocketInfo};
-use flowai_socket::state::SavedState;
+use flowai_socket::handshake::{RequestIds, SocketInfo};
+use flowai_socket::state_file::SavedState;
 use flowai_socket::{Client, Event, Message};
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Mutex;
@@ -126,7 +126,7 @@ fn no_secret_in_any_log_record_debug_or_display() {
         // Every type that can hold a secret, through Debug and Display.
         let endpoint = emulator.mint_ws_url(Some(thread));
         let token = endpoint.rsplit('/').next().unwrap().to_string();
-        let ids = Ids {
+        let ids = RequestIds {
             client_id: "c",
             session_id: "s",
             thread_id: thread,

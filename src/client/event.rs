@@ -10,7 +10,16 @@ use std::time::Duration;
 ///
 /// Its `Debug` never shows a secret: the one of `SecretGenerated` and a nonce echoed in a
 /// payload print as `***`.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(EventKind),
+    vis(pub(crate)),
+    derive(strum::IntoStaticStr, strum::EnumIter),
+    strum(serialize_all = "snake_case"),
+    doc = "The kind of an [`Event`], without its data: derived from `Event` itself, so the \
+           variants cannot drift apart. Its name (`agent_typing`) is [`Event::name`]; the C \
+           kinds are mapped from it."
+)]
 #[non_exhaustive]
 pub enum Event {
     /// The WebSocket is open (first connect and every reconnect).
@@ -141,27 +150,10 @@ impl fmt::Debug for Event {
 }
 
 impl Event {
-    /// A short stable name: `connected`, `delivered`, `reply`, `server_error`, …
+    /// A short stable name: the variant's name in snake case (`connected`, `delivered`,
+    /// `reply`, `server_error`, …).
     pub fn name(&self) -> &'static str {
-        match self {
-            Event::Connected { .. } => "connected",
-            Event::Delivered(_) => "delivered",
-            Event::ActivitiesDelivered(_) => "activities_delivered",
-            Event::Reply(_) => "reply",
-            Event::ActivitiesCreated(_) => "activities_created",
-            Event::ServerError { .. } => "server_error",
-            Event::AgentTyping(_) => "agent_typing",
-            Event::SecretGenerated { .. } => "secret_generated",
-            Event::Interruption(_) => "interruption",
-            Event::ProtocolError { .. } => "protocol_error",
-            Event::Unknown(_) => "unknown",
-            Event::Disconnected { .. } => "disconnected",
-            Event::Reconnecting { .. } => "reconnecting",
-            Event::NotDelivered { .. } => "not_delivered",
-            Event::Pong => "pong",
-            Event::Closed { .. } => "closed",
-            Event::Overflow { .. } => "overflow",
-        }
+        EventKind::from(self).into()
     }
 
     /// The event of a decoded server frame.

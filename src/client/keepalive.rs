@@ -1,6 +1,6 @@
-//! The keepalive thread: a `ping` every interval, and a dead-peer verdict when nothing at all
-//! arrives within the pong timeout after it. It sleeps on a condvar, so it costs nothing
-//! between pings and `close()` wakes it at once.
+//! The keepalive thread (docs/protocol.md §3): a `ping` every interval, and a dead-peer
+//! verdict when nothing at all arrives within the pong timeout after it. It sleeps on a
+//! condvar, so it costs nothing between pings and `close()` wakes it at once.
 
 use super::shared::{Link, Shared};
 use crate::protocol::Outbound;

@@ -1,13 +1,13 @@
 //! The blocking client: [`Client::connect`] starts an I/O thread and a keepalive thread;
 //! every method may be called from any thread.
 
-mod backoff;
+mod connection;
 mod dispatch;
 mod event;
-mod io;
 mod keepalive;
 mod outbox;
 mod queue;
+mod reconnect;
 mod shared;
 mod waker;
 
@@ -16,11 +16,12 @@ pub(crate) use waker::Waker;
 
 pub use dispatch::Dispatcher;
 pub use event::Event;
+pub(crate) use event::EventKind;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::error::{Error, Result};
 use crate::protocol::{Message, Originator, Outbound, TraceId};
-use shared::{Link, Shared, State};
+use shared::{Link, Locked, Shared};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -71,11 +72,11 @@ impl Client {
     /// connect timeout) and starts the threads. The first event is [`Event::Connected`].
     pub fn connect(cfg: Config) -> Result<Client> {
         cfg.validate()?;
-        let (cfg, secrets) = crate::state::prepare(cfg)?;
+        let (cfg, secrets) = crate::state_file::prepare(cfg.into_settings())?;
         let transport = crate::handshake::Transport::new(&cfg)?;
         let (stopped_tx, stopped_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
+            locked: Mutex::new(Locked {
                 outbox: outbox::Outbox::new(cfg.max_outbox, cfg.outbox, &cfg.thread_id),
                 control: VecDeque::new(),
                 link: Link::Down,
@@ -98,9 +99,9 @@ impl Client {
             progress: AtomicU64::new(0),
             cfg,
         });
-        let socket = io::first_connect(&shared)?;
-        io::save_state(&shared)?;
-        io::announce_connected(&shared, 1);
+        let socket = reconnect::first_connect(&shared)?;
+        shared.save_state()?;
+        shared.announce_connected(1);
         let client = Client {
             shared: shared.clone(),
             threads: Mutex::new(Vec::new()),
@@ -108,7 +109,7 @@ impl Client {
         };
         // Each thread body runs under a panic guard: a panic ends the client like a final
         // error (Event::Closed naming it, every blocked call released), never silently.
-        client.spawn("flowai-io", "I/O", move |s| io::run(s, socket))?;
+        client.spawn("flowai-io", "I/O", move |s| reconnect::run(s, socket))?;
         if let Some(every) = shared.cfg.keepalive_interval {
             // On failure the client is dropped, which closes it and joins the I/O thread.
             client.spawn("flowai-keepalive", "keepalive", move |s| {
@@ -140,8 +141,9 @@ impl Client {
         Ok(())
     }
 
-    /// The configuration in use.
-    pub fn config(&self) -> &Config {
+    /// The settings in use: the config it connected with, after the state file (if any)
+    /// chose the threadId and sessionId.
+    pub fn settings(&self) -> &Settings {
         &self.shared.cfg
     }
 
@@ -156,7 +158,7 @@ impl Client {
     }
 
     /// The transport and config for the REST calls (`crate::rest`); fails after `close()`.
-    pub(crate) fn rest_parts(&self) -> Result<(&crate::handshake::Transport, &Config)> {
+    pub(crate) fn rest_parts(&self) -> Result<(&crate::handshake::Transport, &Settings)> {
         if self.shared.is_closing() {
             return Err(Error::AlreadyClosed);
         }
@@ -235,7 +237,7 @@ impl Client {
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
         // a burst are left to the I/O thread, which writes them in batches.
-        if !(alone && io::write_directly(&self.shared)) {
+        if !(alone && connection::write_directly(&self.shared)) {
             self.shared.waker.wake();
         }
         Ok(trace)
@@ -336,7 +338,7 @@ impl Client {
     fn wait_until(
         &self,
         timeout: Duration,
-        done: impl Fn(&State) -> Option<Result<()>>,
+        done: impl Fn(&Locked) -> Option<Result<()>>,
     ) -> Result<()> {
         // A timeout too large for the clock (`Duration::MAX` as "for ever") means no deadline.
         let deadline = Instant::now().checked_add(timeout);

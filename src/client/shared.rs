@@ -4,7 +4,7 @@ use super::event::Event;
 use super::outbox::Outbox;
 use super::queue::{EventQueue, Item};
 use super::waker::Waker;
-use crate::config::Config;
+use crate::config::Settings;
 use crate::handshake::{Socket, Transport};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
@@ -23,8 +23,9 @@ pub(crate) enum Link {
     Stopped(String),
 }
 
-/// Everything behind the state mutex.
-pub(crate) struct State {
+/// The part of [`Shared`] behind its one mutex ([`Shared::lock`]): what the threads change
+/// together. (Not the state file, which is `crate::state_file`.)
+pub(crate) struct Locked {
     pub(crate) outbox: Outbox,
     /// Frames written once and forgotten: pings, thread.noticed, typing.
     pub(crate) control: VecDeque<String>,
@@ -37,14 +38,14 @@ pub(crate) struct State {
 
 /// Shared by every thread of one client.
 pub(crate) struct Shared {
-    pub(crate) cfg: Config,
+    pub(crate) cfg: Settings,
     /// DNS, TCP, proxy, TLS and HTTP for `socket.info`, REST and the WebSocket; its cancel
     /// signal is triggered by `close()`.
     pub(crate) transport: Transport,
     /// The open WebSocket, while connected. The I/O thread holds it except while it sleeps in
     /// `poll`; a lone `send()` may then write on it directly.
     pub(crate) socket: Mutex<Option<Socket>>,
-    pub(crate) state: Mutex<State>,
+    pub(crate) locked: Mutex<Locked>,
     /// Notified on acknowledgements and when the client stops (for `wait_delivered`).
     pub(crate) delivered: Condvar,
     /// Notified when closing (for the keepalive and backoff sleeps).
@@ -68,10 +69,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
         // A panic while holding the lock leaves consistent data (every update is one step),
         // so a poisoned lock is still used rather than spreading the panic.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.locked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn socket(&self) -> MutexGuard<'_, Option<Socket>> {
@@ -109,6 +110,42 @@ impl Shared {
     /// Queues the last event of the client whatever the limits.
     pub(crate) fn emit_last(&self, event: Event) {
         self.events.force(Item::Event(event));
+    }
+
+    /// Marks connection `generation` up and queues [`Event::Connected`].
+    pub(crate) fn announce_connected(&self, generation: u64) {
+        {
+            let mut st = self.lock();
+            if matches!(st.link, Link::Stopped(_)) {
+                return;
+            }
+            st.link = Link::Up(generation);
+        }
+        log::debug!(
+            "flowai: connected to {} (connection {generation})",
+            crate::secret::redact_url(&self.cfg.base_url)
+        );
+        self.emit(Event::Connected {
+            session_id: self.cfg.session_id.clone(),
+        });
+    }
+
+    /// Keeps a new secret for the configured thread (from `socket.info` or a
+    /// `secret.generated` frame) and, when it changed, saves the state file (a failed save is
+    /// logged: the connection goes on).
+    pub(crate) fn adopt_secret(&self, secret: String) {
+        let thread = &self.cfg.thread_id;
+        let previous = self.lock().secrets.insert(thread.clone(), secret.clone());
+        if previous.as_ref() != Some(&secret) {
+            if let Err(e) = self.save_state() {
+                log::warn!("flowai: {e}");
+            }
+        }
+    }
+
+    /// Writes the state file, if one is configured.
+    pub(crate) fn save_state(&self) -> crate::error::Result<()> {
+        crate::state_file::persist(&self.cfg, || self.lock().secrets.clone())
     }
 
     pub(crate) fn now_us(&self) -> u64 {

@@ -3,19 +3,21 @@
 
 use super::config::flowai_config;
 use super::event::flowai_event;
-use super::guard::{arg, arg_bool, arg_str, guard, ok, out, to_c_string};
+use super::guard::{
+    arg, arg_bool, arg_str, free_unless_null, guard, ok, out, owned_string, to_c_string,
+};
 use super::message::flowai_message;
-use super::result::{flowai_result, owned_string, Failure};
+use super::result::{flowai_result, Failure};
 use crate::{Client, Dispatcher, TraceId};
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Opaque connection to Flow, from `flowai_client_connect`. Send, receive, wait and close
-/// may be called from any thread at the same time; `flowai_client_free` must not race with
-/// any other call on the same client. After `flowai_client_close` every call returns
-/// `FLOWAI_CLOSED` (getters return their last values) until the client is freed.
+/// Opaque connection to Flow, from `flowai_client_connect`. Every `flowai_client_*` call
+/// but `flowai_client_free` may run on it from any thread at the same time (see "Thread
+/// safety" at the top). After `flowai_client_close` every call returns `FLOWAI_CLOSED`
+/// (getters return their last values) until the client is freed.
 pub struct flowai_client {
     client: Arc<Client>,
     closed: AtomicBool,
@@ -516,13 +518,10 @@ pub unsafe extern "C" fn flowai_client_close(client: *const flowai_client) -> fl
 #[no_mangle]
 pub unsafe extern "C" fn flowai_client_free(client: *mut flowai_client) {
     guard(|| {
-        if client.is_null() {
-            return Ok(());
-        }
-        let client = Box::from_raw(client);
-        let _ = client.close();
-        drop(client);
-        Ok(())
+        free_unless_null(client, |c| {
+            let client = Box::from_raw(c);
+            let _ = client.close();
+        })
     })
 }
 

@@ -1,7 +1,7 @@
 //! `flowai_config`: the settings of a client, built with setters before
 //! `flowai_client_connect`. Values are checked when the client connects (`FLOWAI_CONFIG`).
 
-use super::guard::{arg_bool, arg_mut, arg_str, guard, ok, out};
+use super::guard::{arg_bool, arg_mut, arg_str, free_unless_null, guard, ok, out};
 use super::message::role_arg;
 use super::result::{flowai_result, Failure};
 use crate::config::Config;
@@ -65,12 +65,7 @@ pub unsafe extern "C" fn flowai_config_new(
 /// Frees a configuration. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_config_free(config: *mut flowai_config) {
-    guard(|| {
-        if !config.is_null() {
-            drop(Box::from_raw(config));
-        }
-        Ok(())
-    })
+    guard(|| free_unless_null(config, |c| drop(Box::from_raw(c))))
 }
 
 /// Sets the server base URL (`https://…`; `http://` for a local emulator). A trailing `/`
@@ -400,7 +395,7 @@ pub unsafe extern "C" fn flowai_config_set_originator_name(
         let config = arg_mut(config, "config")?;
         let name = arg_str(name, "name")?;
         config.update(|c| {
-            let mut originator = c.originator.clone();
+            let mut originator = c.settings().originator().clone();
             originator.name = name.to_string();
             c.originator(originator)
         })
@@ -418,7 +413,7 @@ pub unsafe extern "C" fn flowai_config_set_originator_role(
         let config = arg_mut(config, "config")?;
         let role = role_arg(role)?;
         config.update(|c| {
-            let mut originator = c.originator.clone();
+            let mut originator = c.settings().originator().clone();
             originator.role = role;
             c.originator(originator)
         })
@@ -513,27 +508,30 @@ mod tests {
                 flowai_config_set_originator_role(c, 7),
                 flowai_result::FLOWAI_INVALID_ARGUMENT
             );
-            let inner = &(*c).inner;
-            assert_eq!(inner.ott.as_deref(), Some("token"));
-            assert_eq!(inner.session_policy, SessionPolicy::Renew);
-            assert_eq!(inner.originator.name, "Jane");
-            assert_eq!(inner.originator.role, Role::Moderator);
+            let inner = (*c).inner.settings();
+            assert_eq!(inner.ott().map(|t| t.expose()), Some("token"));
+            assert_eq!(inner.session_policy(), SessionPolicy::Renew);
+            assert_eq!(inner.originator().name, "Jane");
+            assert_eq!(inner.originator().role, Role::Moderator);
             flowai_config_free(c);
         }
     }
 
     #[test]
     fn proxy_and_insecure_settings_reach_the_config() {
-        use crate::transport::proxy::ProxySetting;
+        use crate::ProxySetting;
         let c = config();
         unsafe {
             let ok = flowai_result::FLOWAI_OK;
             assert_eq!(flowai_config_set_proxy(c, c"http://p:3128".as_ptr()), ok);
-            assert_eq!((*c).inner.proxy, ProxySetting::Url("http://p:3128".into()));
+            assert_eq!(
+                *(*c).inner.settings().proxy(),
+                ProxySetting::Url("http://p:3128".into())
+            );
             assert_eq!(flowai_config_set_no_proxy(c), ok);
-            assert_eq!((*c).inner.proxy, ProxySetting::Off);
+            assert_eq!(*(*c).inner.settings().proxy(), ProxySetting::Off);
             assert_eq!(flowai_config_set_allow_insecure(c, 1), ok);
-            assert!((*c).inner.allow_insecure);
+            assert!((*c).inner.settings().allow_insecure());
             assert_eq!(
                 flowai_config_set_allow_insecure(c, 2),
                 flowai_result::FLOWAI_INVALID_ARGUMENT

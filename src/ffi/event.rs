@@ -1,20 +1,24 @@
 //! `flowai_event`: one thing that happened on a client (a server frame or a connection
 //! change), from `flowai_client_recv` or handed to the event callback.
 
-use super::guard::{arg, guard, out, to_c_string};
+use super::guard::{arg, guard, out, to_c_string, CReturn};
 use super::result::{flowai_result, Failure};
+use crate::client::EventKind;
 use crate::Event;
 use std::ffi::{c_char, CString};
 use std::ptr;
 use std::sync::OnceLock;
+use strum::IntoEnumIterator;
 
-/// The kind of an event, from `flowai_event_kind`. Values are never renumbered; new kinds
-/// are added at the end, so treat an unknown value like `FLOWAI_EVENT_UNKNOWN`.
+/// The kind of an event, from `flowai_event_get_kind`: one value per kind of the Rust
+/// `Event` (named alike: `Event::AgentTyping` is `FLOWAI_EVENT_AGENT_TYPING`, named
+/// `"agent_typing"` by `flowai_event_name`). Values are never renumbered; new kinds are
+/// added at the end, so treat an unknown value like `FLOWAI_EVENT_UNKNOWN`.
 #[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
 #[allow(non_camel_case_types)]
-pub enum flowai_event_type {
-    /// Not an event: `flowai_event_kind(NULL)`.
+pub enum flowai_event_kind {
+    /// Not an event: `flowai_event_get_kind(NULL)`.
     FLOWAI_EVENT_INVALID = 0,
     /// The WebSocket is open (first connect and every reconnect).
     FLOWAI_EVENT_CONNECTED = 1,
@@ -106,67 +110,63 @@ impl flowai_event {
     }
 }
 
-fn kind_of(event: &Event) -> flowai_event_type {
-    use flowai_event_type::*;
-    match event {
-        Event::Connected { .. } => FLOWAI_EVENT_CONNECTED,
-        Event::Delivered(_) => FLOWAI_EVENT_DELIVERED,
-        Event::ActivitiesDelivered(_) => FLOWAI_EVENT_ACTIVITIES_DELIVERED,
-        Event::Reply(_) => FLOWAI_EVENT_REPLY,
-        Event::ActivitiesCreated(_) => FLOWAI_EVENT_ACTIVITIES_CREATED,
-        Event::ServerError { .. } => FLOWAI_EVENT_SERVER_ERROR,
-        Event::AgentTyping(_) => FLOWAI_EVENT_AGENT_TYPING,
-        Event::SecretGenerated { .. } => FLOWAI_EVENT_SECRET_GENERATED,
-        Event::Interruption(_) => FLOWAI_EVENT_INTERRUPTION,
-        Event::ProtocolError { .. } => FLOWAI_EVENT_PROTOCOL_ERROR,
-        Event::Unknown(_) => FLOWAI_EVENT_UNKNOWN,
-        Event::Disconnected { .. } => FLOWAI_EVENT_DISCONNECTED,
-        Event::Reconnecting { .. } => FLOWAI_EVENT_RECONNECTING,
-        Event::NotDelivered { .. } => FLOWAI_EVENT_NOT_DELIVERED,
-        Event::Closed { .. } => FLOWAI_EVENT_CLOSED,
-        Event::Pong => FLOWAI_EVENT_PONG,
-        Event::Overflow { .. } => FLOWAI_EVENT_OVERFLOW,
+impl CReturn for flowai_event_kind {
+    fn on_failure(_: flowai_result) -> Self {
+        flowai_event_kind::FLOWAI_EVENT_INVALID
     }
+}
+
+impl From<EventKind> for flowai_event_kind {
+    /// The C kind of each Rust event kind: the one mapping (the compiler makes it total; a
+    /// test checks that it pairs the variants of the same name).
+    fn from(kind: EventKind) -> flowai_event_kind {
+        use flowai_event_kind::*;
+        match kind {
+            EventKind::Connected => FLOWAI_EVENT_CONNECTED,
+            EventKind::Delivered => FLOWAI_EVENT_DELIVERED,
+            EventKind::ActivitiesDelivered => FLOWAI_EVENT_ACTIVITIES_DELIVERED,
+            EventKind::Reply => FLOWAI_EVENT_REPLY,
+            EventKind::ActivitiesCreated => FLOWAI_EVENT_ACTIVITIES_CREATED,
+            EventKind::ServerError => FLOWAI_EVENT_SERVER_ERROR,
+            EventKind::AgentTyping => FLOWAI_EVENT_AGENT_TYPING,
+            EventKind::SecretGenerated => FLOWAI_EVENT_SECRET_GENERATED,
+            EventKind::Interruption => FLOWAI_EVENT_INTERRUPTION,
+            EventKind::ProtocolError => FLOWAI_EVENT_PROTOCOL_ERROR,
+            EventKind::Unknown => FLOWAI_EVENT_UNKNOWN,
+            EventKind::Disconnected => FLOWAI_EVENT_DISCONNECTED,
+            EventKind::Reconnecting => FLOWAI_EVENT_RECONNECTING,
+            EventKind::NotDelivered => FLOWAI_EVENT_NOT_DELIVERED,
+            EventKind::Pong => FLOWAI_EVENT_PONG,
+            EventKind::Closed => FLOWAI_EVENT_CLOSED,
+            EventKind::Overflow => FLOWAI_EVENT_OVERFLOW,
+        }
+    }
+}
+
+/// The name of each event kind as a C string (`Event::name`, made once).
+fn c_name(kind: EventKind) -> *const c_char {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| EventKind::iter().map(|k| to_c_string(k.into())).collect());
+    names[kind as usize].as_ptr()
 }
 
 fn opt_ptr(s: &Option<CString>) -> *const c_char {
     s.as_ref().map_or(ptr::null(), |c| c.as_ptr())
 }
 
-/// The kind of the event. `FLOWAI_EVENT_INVALID` (0) for NULL.
+/// The kind of the event. `FLOWAI_EVENT_INVALID` (0) for NULL. (Named with `get_` because
+/// `flowai_event_kind` is the name of its type.)
 #[no_mangle]
-pub unsafe extern "C" fn flowai_event_kind(event: *const flowai_event) -> flowai_event_type {
-    guard(|| Ok(kind_of(arg(event, "event")?.event())))
+pub unsafe extern "C" fn flowai_event_get_kind(event: *const flowai_event) -> flowai_event_kind {
+    guard(|| Ok(EventKind::from(arg(event, "event")?.event()).into()))
 }
 
 /// A short stable name of the kind: `"connected"`, `"delivered"`, `"reply"`,
-/// `"server_error"`, … Static (never freed); NULL for a NULL event.
+/// `"server_error"`, … (the kind's name in lower case without `FLOWAI_EVENT_`). Static
+/// (never freed); NULL for a NULL event.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_event_name(event: *const flowai_event) -> *const c_char {
-    guard(|| {
-        use flowai_event_type::*;
-        let name = match kind_of(arg(event, "event")?.event()) {
-            FLOWAI_EVENT_INVALID => c"invalid",
-            FLOWAI_EVENT_CONNECTED => c"connected",
-            FLOWAI_EVENT_DELIVERED => c"delivered",
-            FLOWAI_EVENT_ACTIVITIES_DELIVERED => c"activities_delivered",
-            FLOWAI_EVENT_REPLY => c"reply",
-            FLOWAI_EVENT_ACTIVITIES_CREATED => c"activities_created",
-            FLOWAI_EVENT_SERVER_ERROR => c"server_error",
-            FLOWAI_EVENT_AGENT_TYPING => c"agent_typing",
-            FLOWAI_EVENT_SECRET_GENERATED => c"secret_generated",
-            FLOWAI_EVENT_INTERRUPTION => c"interruption",
-            FLOWAI_EVENT_PROTOCOL_ERROR => c"protocol_error",
-            FLOWAI_EVENT_UNKNOWN => c"unknown",
-            FLOWAI_EVENT_DISCONNECTED => c"disconnected",
-            FLOWAI_EVENT_RECONNECTING => c"reconnecting",
-            FLOWAI_EVENT_NOT_DELIVERED => c"not_delivered",
-            FLOWAI_EVENT_CLOSED => c"closed",
-            FLOWAI_EVENT_PONG => c"pong",
-            FLOWAI_EVENT_OVERFLOW => c"overflow",
-        };
-        Ok(name.as_ptr())
-    })
+    guard(|| Ok(c_name(arg(event, "event")?.event().into())))
 }
 
 /// The threadId the event is about (deliveries, replies, typing, interruptions), or NULL
@@ -295,10 +295,8 @@ mod tests {
             let handle = flowai_event::owned(event.clone());
             let name = unsafe { CStr::from_ptr(flowai_event_name(&handle)) };
             assert_eq!(name.to_str().unwrap(), event.name());
-            assert_ne!(
-                unsafe { flowai_event_kind(&handle) },
-                flowai_event_type::FLOWAI_EVENT_INVALID
-            );
+            let kind = unsafe { flowai_event_get_kind(&handle) };
+            assert_eq!(kind, flowai_event_kind::from(EventKind::from(&event)));
             let json = unsafe { CStr::from_ptr(flowai_event_json(&handle)) };
             assert_eq!(json.to_str().unwrap(), event.to_json().to_string());
         }
@@ -309,5 +307,27 @@ mod tests {
         assert_eq!(unsafe { flowai_event_dropped(&trace) }, 0);
         let overflow = flowai_event::owned(Event::Overflow { dropped: 3 });
         assert_eq!(unsafe { flowai_event_dropped(&overflow) }, 3);
+        assert_eq!(
+            unsafe { flowai_event_get_kind(ptr::null()) },
+            flowai_event_kind::FLOWAI_EVENT_INVALID
+        );
+    }
+
+    #[test]
+    fn every_rust_kind_has_the_c_kind_of_its_name_and_back() {
+        let mut paired = Vec::new();
+        for kind in EventKind::iter() {
+            let name: &str = kind.into();
+            let c_kind = flowai_event_kind::from(kind);
+            let variant: &str = c_kind.into();
+            assert_eq!(variant, format!("FLOWAI_EVENT_{}", name.to_uppercase()));
+            let named = unsafe { CStr::from_ptr(c_name(kind)) };
+            assert_eq!(named.to_str().unwrap(), name);
+            paired.push(c_kind);
+        }
+        let unpaired: Vec<_> = flowai_event_kind::iter()
+            .filter(|k| !paired.contains(k))
+            .collect();
+        assert_eq!(unpaired, [flowai_event_kind::FLOWAI_EVENT_INVALID]);
     }
 }

@@ -5,10 +5,10 @@
 //! function's failure value (a `flowai_result` code, NULL, 0). Nothing unwinds into C.
 //! `tests/ffi_guard.rs` fails when an exported function does not start with it.
 
-use super::event::flowai_event_type;
-use super::result::{flowai_result, set_last_error, Failure};
+use super::result::{flowai_result, Failure};
 use crate::error::catch_panic;
-use std::ffi::{c_char, CStr};
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
 
 /// What an exported function returns when its body failed or panicked.
 pub trait CReturn {
@@ -62,10 +62,23 @@ impl CReturn for usize {
     }
 }
 
-impl CReturn for flowai_event_type {
-    fn on_failure(_: flowai_result) -> Self {
-        flowai_event_type::FLOWAI_EVENT_INVALID
-    }
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records the text of a failure for `flowai_last_error()` on this thread.
+fn set_last_error(text: &str) {
+    let text = to_c_string(text);
+    // During thread teardown the slot may be gone; the text is then simply not kept.
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = text);
+}
+
+/// The text of the last failure on this thread (`""` when none), valid until the next one.
+pub fn last_error() -> *const c_char {
+    // The CString lives in this thread's slot until the next failure replaces it.
+    LAST_ERROR
+        .try_with(|slot| slot.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
 }
 
 /// Runs an exported body: a failure or a panic becomes `R::on_failure(code)` and the
@@ -139,6 +152,15 @@ pub fn out<T>(p: *mut T, name: &str) -> Result<*mut T, Failure> {
     Ok(p)
 }
 
+/// The body of a `_free`: NULL does nothing (`_free(NULL)` is allowed everywhere), any other
+/// pointer goes to `release`, which gives it back to its owner (`Box::from_raw`, ...).
+pub fn free_unless_null<T>(p: *mut T, release: impl FnOnce(*mut T)) -> Result<(), Failure> {
+    if !p.is_null() {
+        release(p);
+    }
+    Ok(())
+}
+
 /// A C boolean (`int32_t`): 0 or 1, anything else is `FLOWAI_INVALID_ARGUMENT`.
 pub fn arg_bool(v: i32, name: &str) -> Result<bool, Failure> {
     match v {
@@ -152,23 +174,27 @@ pub fn arg_bool(v: i32, name: &str) -> Result<bool, Failure> {
 }
 
 /// Turns text into a C string, replacing an embedded NUL by U+FFFD so nothing is cut.
-pub fn to_c_string(text: &str) -> std::ffi::CString {
-    match std::ffi::CString::new(text) {
+pub fn to_c_string(text: &str) -> CString {
+    match CString::new(text) {
         Ok(c) => c,
         Err(_) => {
             let cleaned = text.replace('\0', "\u{FFFD}");
-            std::ffi::CString::new(cleaned).unwrap_or_default()
+            CString::new(cleaned).unwrap_or_default()
         }
     }
+}
+
+/// Hands a Rust string to C as an owned `char *` (freed with `flowai_string_free`).
+pub fn owned_string(text: &str) -> *mut c_char {
+    to_c_string(text).into_raw()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::result::flowai_last_error;
 
-    fn last_error() -> String {
-        unsafe { CStr::from_ptr(flowai_last_error()) }
+    fn last_error_text() -> String {
+        unsafe { CStr::from_ptr(last_error()) }
             .to_string_lossy()
             .into_owned()
     }
@@ -177,7 +203,11 @@ mod tests {
     fn a_panic_becomes_a_code_and_the_last_error() {
         let code: flowai_result = guard(|| panic!("boom in a body"));
         assert_eq!(code, flowai_result::FLOWAI_PANIC);
-        assert!(last_error().contains("boom in a body"), "{}", last_error());
+        assert!(
+            last_error_text().contains("boom in a body"),
+            "{}",
+            last_error_text()
+        );
         let p: *const c_char = guard(|| panic!("again"));
         assert!(p.is_null());
     }
@@ -188,7 +218,7 @@ mod tests {
             unsafe { arg_str(std::ptr::null(), "name") }.map(|_| flowai_result::FLOWAI_OK)
         });
         assert_eq!(code, flowai_result::FLOWAI_NULL_ARGUMENT);
-        assert!(last_error().contains("`name`"));
+        assert!(last_error_text().contains("`name`"));
         let bad = [0xffu8, 0xfe, 0];
         let code = guard(|| {
             unsafe { arg_str(bad.as_ptr().cast(), "text") }.map(|_| flowai_result::FLOWAI_OK)

@@ -30,12 +30,12 @@ pub enum flowai_log_level {
 /// I/O thread), possibly on several threads at once. Records of the library itself never hold
 /// a secret (nonces, one-time tokens and single-use URLs appear as `***`); the libraries it
 /// builds on dump raw HTTP headers and WebSocket frames, secrets included, at debug and trace
-/// level, so their records are passed on only from info level up. `level` is a `flowai_log_level` (1 =
-/// error … 5 = trace); `target` (the Rust module, e.g. `"flowai_socket::client::io"`) and
-/// `message` are borrowed for the call only. Records logged while the callback runs on the
-/// same thread are dropped. It may run while a client holds internal locks, so it must not
-/// call flowai client functions; nor block for long, unwind, or call
-/// `flowai_set_log_callback`.
+/// level, so their records are passed on only from info level up. `level` is a
+/// `flowai_log_level` (1 = error … 5 = trace); `target` (the Rust module, e.g.
+/// `"flowai_socket::client::reconnect"`) and `message` are borrowed for the call only. Records
+/// logged while the callback runs on the same thread are dropped. It may run while a client
+/// holds internal locks, so it must not call flowai client functions; nor block for long,
+/// unwind, or call `flowai_set_log_callback`.
 pub type flowai_log_callback = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,

@@ -1,8 +1,8 @@
 //! `flowai_message`: a `message.send` payload built with setters, sent by
 //! `flowai_client_send`.
 
-use super::guard::{arg, arg_mut, arg_str, guard, ok, out};
-use super::result::{flowai_result, owned_string, Failure};
+use super::guard::{arg, arg_mut, arg_str, free_unless_null, guard, ok, out, owned_string};
+use super::result::{flowai_result, Failure};
 use crate::protocol::{Attachment, Hours, JsonMap, Metadata, Originator, Param, Profile, Role};
 use crate::Message;
 use serde_json::Value;
@@ -90,12 +90,7 @@ pub extern "C" fn flowai_message_new() -> *mut flowai_message {
 /// Frees a message. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn flowai_message_free(message: *mut flowai_message) {
-    guard(|| {
-        if !message.is_null() {
-            drop(Box::from_raw(message));
-        }
-        Ok(())
-    })
+    guard(|| free_unless_null(message, |m| drop(Box::from_raw(m))))
 }
 
 /// Sets the threadId (the user / channel / room key). `""` means the client's configured one.

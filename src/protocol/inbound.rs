@@ -1,4 +1,4 @@
-//! Frames the server sends, and the decoder that never panics.
+//! Frames the server sends, and the decoder that never panics (docs/protocol.md §6).
 
 use super::{JsonMap, TraceId};
 use serde::{Deserialize, Serialize};

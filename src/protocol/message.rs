@@ -1,4 +1,5 @@
-//! The `message.send` payload and its parts: originator, profile, metadata, attachments.
+//! The `message.send` payload and its parts: originator, profile, metadata, attachments
+//! (docs/protocol.md §4).
 
 use super::JsonMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -1,4 +1,4 @@
-//! Typed frames of the Flow Socket API (see PROTOCOL.md §2–§6). No I/O lives here.
+//! Typed frames of the Flow Socket API (docs/protocol.md §2–§6). No I/O lives here.
 //!
 //! Outgoing frames are built from [`Message`] and [`Outbound`]; incoming text frames are
 //! turned into [`Inbound`] by [`decode`]. Absent optional fields are omitted on the wire,

@@ -1,4 +1,4 @@
-//! Frames the client sends.
+//! Frames the client sends (docs/protocol.md §3, §4).
 
 use super::{Message, Originator};
 use serde::Serialize;

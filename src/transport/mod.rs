@@ -33,7 +33,6 @@ pub(crate) mod url;
 pub(crate) use io::{poll, Cancel, Limit};
 pub(crate) use url::Target;
 
-use crate::config::Config;
 use crate::error::{Error, Result};
 use io::Io;
 use proxy::Routes;
@@ -131,14 +130,20 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// The transport for a config: TLS roots (system plus the config's), and the proxy
-    /// routes (the config's, or the environment's, read now).
-    pub fn new(cfg: &Config) -> Result<Transport> {
+    /// A transport that trusts the system's TLS roots plus `extra_roots` (PEM), routes
+    /// through the proxy `proxy` asks for (the environment's is read now), and allows
+    /// `http://` / `ws://` to other machines only with `allow_insecure`.
+    /// (`Transport::new(&Settings)`, in `handshake`, makes one from a config.)
+    pub(crate) fn with(
+        extra_roots: Vec<String>,
+        proxy: &proxy::ProxySetting,
+        allow_insecure: bool,
+    ) -> Result<Transport> {
         Ok(Transport {
             tls: std::sync::OnceLock::new(),
-            extra_roots: cfg.root_certs_pem.clone(),
-            routes: Routes::new(&cfg.proxy, |name| std::env::var(name).ok())?,
-            allow_insecure: cfg.allow_insecure,
+            extra_roots,
+            routes: Routes::new(proxy, |name| std::env::var(name).ok())?,
+            allow_insecure,
             cancel: Cancel::new()?,
         })
     }

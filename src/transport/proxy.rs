@@ -119,13 +119,18 @@ impl Proxy {
     }
 }
 
-/// What the config asks for.
+/// Which proxy a client uses, as configured ([`Config::proxy`](crate::Config::proxy),
+/// [`Config::no_proxy`](crate::Config::no_proxy)) and read back with
+/// [`Settings::proxy`](crate::config::Settings::proxy). Its `Debug` hides the password of a
+/// proxy URL.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub(crate) enum ProxySetting {
-    /// The environment variables (the default).
+#[non_exhaustive]
+pub enum ProxySetting {
+    /// The environment variables `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` (the
+    /// default), never for loopback hosts.
     #[default]
     Environment,
-    /// This proxy for every host.
+    /// This proxy (`http://[user:password@]host[:port]`) for every host, loopback included.
     Url(String),
     /// No proxy at all.
     Off,

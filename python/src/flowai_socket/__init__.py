@@ -36,6 +36,7 @@ from ._client import Client, Event, Message
 from ._errors import FlowaiClosed, FlowaiError, FlowaiTimeout, FlowaiTooLarge
 from ._native import _SIGNATURES as _SIGNATURES  # the C declarations, one table
 from ._native import (
+    ABI_VERSION,
     CLOSED,
     CONFIG,
     CONNECTION_CLOSED,
@@ -100,7 +101,8 @@ __all__ = [
     "load_library",
     "version",
     "__version__",
-    # flowai_result codes, flowai_event_type, flowai_role, flowai_session_policy and
+    "ABI_VERSION",
+    # flowai_result codes, flowai_event_kind, flowai_role, flowai_session_policy and
     # flowai_log_level values, as in include/flowai.h without the FLOWAI_ prefix.
     "CLOSED",
     "CONFIG",

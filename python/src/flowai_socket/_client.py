@@ -96,7 +96,7 @@ class Event:
 
     def __init__(self, handle: int | c_void_p | None) -> None:
         lib = load_library()
-        self.kind = lib.flowai_event_kind(handle)
+        self.kind = lib.flowai_event_get_kind(handle)
         self.name = _text(lib.flowai_event_name(handle))
         self.thread_id = _text(lib.flowai_event_thread_id(handle))
         self.trace_id = lib.flowai_event_trace_id(handle) or None

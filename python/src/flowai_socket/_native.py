@@ -28,6 +28,10 @@ from ctypes import (
 from pathlib import Path
 from typing import Any
 
+# The C ABI this module is written for (FLOWAI_ABI_VERSION of include/flowai.h); the test
+# python/tests/test_header.py checks it, the constants and every signature against the header.
+ABI_VERSION = 3
+
 # flowai_result codes (never renumbered).
 OK = 0
 NULL_ARGUMENT = 1
@@ -49,7 +53,7 @@ IO = 16
 PANIC = 17
 TOO_LARGE = 18
 
-# flowai_event_type values.
+# flowai_event_kind values.
 EVENT_INVALID = 0
 EVENT_CONNECTED = 1
 EVENT_DELIVERED = 2
@@ -188,7 +192,7 @@ _SIGNATURES: list[tuple[str, Any, list[Any]]] = [
     ("flowai_client_close", c_uint32, [_P]),
     ("flowai_client_free", None, [_P]),
     # Events.
-    ("flowai_event_kind", c_uint32, [_P]),
+    ("flowai_event_get_kind", c_uint32, [_P]),
     ("flowai_event_name", c_char_p, [_P]),
     ("flowai_event_thread_id", c_char_p, [_P]),
     ("flowai_event_trace_id", c_uint64, [_P]),

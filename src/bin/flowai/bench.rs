@@ -192,13 +192,13 @@ pub fn run(args: Args) -> Result<(), BoxError> {
     out.insert(
         "target".into(),
         json!(match &server {
-            Server::External(c) => c.get_base_url().to_string(),
+            Server::External(c) => c.settings().base_url().to_string(),
             Server::Local => "emulator".to_string(),
         }),
     );
     let mut probe = template.clone();
     probe.thread_id = match &server {
-        Server::External(c) => c.get_thread_id().to_string(),
+        Server::External(c) => c.settings().thread_id().to_string(),
         // What `Config::new("local-bench")` makes: 32 hex characters.
         Server::Local => "0123456789abcdef0123456789abcdef".into(),
     };

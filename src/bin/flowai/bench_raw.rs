@@ -4,7 +4,7 @@
 //! write a window of frames, flush, read acknowledgements until the window is acknowledged.
 
 use super::sys::Samples;
-use flowai_socket::handshake::{self, Ids, Socket};
+use flowai_socket::handshake::{self, RequestIds, Socket};
 use flowai_socket::protocol::Outbound;
 use flowai_socket::{Config, Message, TraceId};
 use serde::Deserialize;
@@ -86,17 +86,18 @@ pub fn run(
     window: u64,
     stall: Duration,
 ) -> Result<RawResult, Box<dyn std::error::Error>> {
+    let cfg = cfg.settings();
     let transport = handshake::Transport::new(cfg)?;
-    let ids = Ids {
-        client_id: cfg.get_client_id(),
-        session_id: cfg.get_session_id(),
-        thread_id: cfg.get_thread_id(),
+    let ids = RequestIds {
+        client_id: cfg.client_id(),
+        session_id: cfg.session_id(),
+        thread_id: cfg.thread_id(),
         secret: None,
         ott: None,
     };
-    let info = handshake::fetch_socket_info(&transport, cfg, ids, cfg.get_connect_timeout())?;
+    let info = handshake::fetch_socket_info(&transport, cfg, ids, cfg.connect_timeout())?;
     let mut ws =
-        handshake::connect_websocket(&transport, cfg, &info.endpoint, cfg.get_connect_timeout())?;
+        handshake::connect_websocket(&transport, cfg, &info.endpoint, cfg.connect_timeout())?;
     // The crate hands the socket over non-blocking (for its poll loop); the baseline is the
     // simplest blocking loop instead.
     let tcp = handshake::tcp_of(&ws);
@@ -106,7 +107,7 @@ pub fn run(
 
     let mut message = template.clone();
     if message.thread_id.is_empty() {
-        message.thread_id = cfg.get_thread_id().to_string();
+        message.thread_id = cfg.thread_id().to_string();
     }
     message.nonce = info.secret.clone();
     let frame_for = |trace: u64| {

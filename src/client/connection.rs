@@ -1,179 +1,28 @@
-//! The I/O thread: owns the WebSocket, writes queued frames, reads and decodes incoming
-//! ones, and reconnects with backoff when the connection is lost.
+//! One connection: serve one open WebSocket until it ends. Writes the queued frames (control
+//! frames, then the outbox's), reads what arrives and decodes it into events, and sleeps in
+//! `poll(2)` on the socket and the waker in between. Whether and how to connect again is
+//! not decided here but in [`reconnect`](super::reconnect), which calls [`serve`].
 
-use super::backoff;
 use super::event::Event;
 use super::queue::keep;
 use super::shared::{Link, Shared};
-use crate::error::{Error, Result};
-use crate::handshake::{self, Ids, Socket};
+use crate::handshake::{self, Socket};
 use crate::protocol::{decode_control, Inbound};
 use crate::transport::poll;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tungstenite::Message as WsMessage;
 
 /// How a connection ended.
-enum End {
+pub(crate) enum End {
     /// `close()` was called.
     Closing,
     /// Lost: reconnect (unless configured not to).
     Lost(String),
     /// The client was stopped by another thread (a panic there); it has said why.
     Stopped,
-}
-
-/// Opens one connection: a fresh `socket.info` (URLs are single use), then the WebSocket, both
-/// within one deadline (every phase of both: DNS, TCP, proxy, TLS, the HTTP exchange, the
-/// upgrade), and interrupted by `close()`.
-pub(crate) fn establish(shared: &Shared, deadline: Instant) -> Result<Socket> {
-    let cfg = &shared.cfg;
-    let secret = shared.lock().secrets.get(&cfg.thread_id).cloned();
-    let ids = Ids {
-        client_id: &cfg.client_id,
-        session_id: &cfg.session_id,
-        thread_id: &cfg.thread_id,
-        secret: secret.as_deref(),
-        ott: cfg.ott.as_deref(),
-    };
-    let limit = shared.transport.limit_until(deadline, cfg.connect_timeout);
-    let info = handshake::socket_info(&shared.transport, cfg, ids, &limit)?;
-    if let Some(secret) = info.secret {
-        adopt_secret(shared, secret);
-    }
-    handshake::websocket(&shared.transport, cfg, &info.endpoint, &limit)
-}
-
-/// Keeps a new secret for the configured thread and, when it changed, saves the state file
-/// (a failed save is logged: the connection goes on).
-fn adopt_secret(shared: &Shared, secret: String) {
-    let thread = &shared.cfg.thread_id;
-    let previous = shared.lock().secrets.insert(thread.clone(), secret.clone());
-    if previous.as_ref() != Some(&secret) {
-        if let Err(e) = save_state(shared) {
-            log::warn!("flowai: {e}");
-        }
-    }
-}
-
-/// Writes the state file, if one is configured.
-pub(crate) fn save_state(shared: &Shared) -> Result<()> {
-    crate::state::persist(&shared.cfg, || shared.lock().secrets.clone())
-}
-
-/// The thread body: serve the connection, reconnect after losses, stop on close or a final
-/// error.
-pub(crate) fn run(shared: Arc<Shared>, first: Socket) {
-    let mut socket = Some(first);
-    let mut generation = 0u64;
-    let mut attempt = 0u32;
-    let mut immediate = false;
-    let reason = loop {
-        if let Some(s) = socket.take() {
-            generation += 1;
-            let progress_before = shared.progress.load(Ordering::Acquire);
-            let end = serve(&shared, s, generation);
-            // A connection that acknowledged messages or answered pings was healthy: the
-            // backoff starts over and the first attempt goes at once. One that did neither
-            // (accepted and dropped, or only sent an error) keeps the backoff growing, so such
-            // a server is not hammered.
-            if shared.progress.load(Ordering::Acquire) != progress_before {
-                attempt = 0;
-                immediate = true;
-            }
-            match end {
-                End::Closing => break "closed by the user".to_string(),
-                End::Stopped => return,
-                End::Lost(reason) => {
-                    log::warn!("flowai: connection lost: {reason}");
-                    let lost = {
-                        let mut st = shared.lock();
-                        st.link = Link::Down;
-                        st.control.clear();
-                        let st = &mut *st;
-                        let lost = st.outbox.rewind();
-                        st.outbox.refresh_nonces(&st.secrets);
-                        lost
-                    };
-                    shared.emit(Event::Disconnected {
-                        reason: reason.clone(),
-                    });
-                    for trace_id in lost {
-                        shared.emit(Event::NotDelivered { trace_id });
-                    }
-                    shared.delivered.notify_all();
-                    if !shared.cfg.reconnect {
-                        break format!("connection lost and reconnect is off: {reason}");
-                    }
-                }
-            }
-        }
-        if shared.is_halted() {
-            break "closed by the user".to_string();
-        }
-        attempt += 1;
-        if let Some(max) = shared.cfg.backoff.max_attempts {
-            if attempt > max {
-                break format!("gave up after {max} reconnect attempts");
-            }
-        }
-        let delay = if std::mem::take(&mut immediate) {
-            Duration::ZERO
-        } else {
-            backoff::delay(&shared.cfg.backoff, attempt)
-        };
-        shared.emit(Event::Reconnecting { attempt, delay });
-        if !sleep_unless_closing(&shared, delay) {
-            break "closed by the user".to_string();
-        }
-        #[cfg(feature = "test-hooks")]
-        crate::test_hooks::maybe_panic(&shared.cfg.client_id, "io");
-        match establish(&shared, Instant::now() + shared.cfg.connect_timeout) {
-            Ok(_) | Err(_) if shared.is_halted() => break "closed by the user".to_string(),
-            Ok(s) => socket = Some(s),
-            Err(e) if e.is_final() => break format!("reconnect refused: {e}"),
-            Err(e) => log::info!("flowai: reconnect attempt {attempt} failed: {e}"),
-        }
-    };
-    shared.finish(reason);
-}
-
-/// Sleeps for `delay` unless the client closes or stops first; false when it did.
-fn sleep_unless_closing(shared: &Shared, delay: Duration) -> bool {
-    let deadline = Instant::now() + delay;
-    let mut st = shared.lock();
-    while !shared.is_closing() && !matches!(st.link, Link::Stopped(_)) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return true;
-        }
-        st = shared
-            .sleepers
-            .wait_timeout(st, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
-    false
-}
-
-/// Marks connection `generation` up and queues [`Event::Connected`].
-pub(crate) fn announce_connected(shared: &Shared, generation: u64) {
-    {
-        let mut st = shared.lock();
-        if matches!(st.link, Link::Stopped(_)) {
-            return;
-        }
-        st.link = Link::Up(generation);
-    }
-    log::debug!(
-        "flowai: connected to {} (connection {generation})",
-        crate::secret::redact_url(&shared.cfg.base_url)
-    );
-    shared.emit(Event::Connected {
-        session_id: shared.cfg.session_id.clone(),
-    });
 }
 
 /// Writes every queued frame (control frames first, then the outbox's unwritten messages, in
@@ -213,13 +62,9 @@ pub(crate) fn write_directly(shared: &Shared) -> bool {
     }
 }
 
-/// Drives one connection until it ends. The socket lives in `shared.socket` meanwhile, so a
-/// lone `send()` can write on it while this thread sleeps in `poll`.
-fn serve(shared: &Shared, ws: Socket, generation: u64) -> End {
-    // The first connection is announced by `Client::connect` before it returns.
-    if generation > 1 {
-        announce_connected(shared, generation);
-    }
+/// Drives connection `generation` until it ends. The socket lives in `shared.socket`
+/// meanwhile, so a lone `send()` can write on it while this thread sleeps in `poll`.
+pub(crate) fn serve(shared: &Shared, ws: Socket, generation: u64) -> End {
     let sock_fd = handshake::tcp_of(&ws).as_raw_fd();
     *shared.socket() = Some(ws);
     let end = serve_socket(shared, sock_fd, generation);
@@ -411,45 +256,10 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
             }
         }
         Inbound::SecretGenerated(secret) => {
-            adopt_secret(shared, secret.clone());
+            shared.adopt_secret(secret.clone());
             shared.emit(Event::SecretGenerated { secret });
         }
         other => shared.emit(Event::from_inbound(other)),
     }
     Ok(())
-}
-
-/// The first connection, for `Client::connect`: retryable failures are retried with the
-/// configured backoff while the connect timeout lasts; the last error is returned.
-pub(crate) fn first_connect(shared: &Shared) -> Result<Socket> {
-    let deadline = Instant::now() + shared.cfg.connect_timeout;
-    let mut attempt = 0;
-    let mut earlier: Option<Error> = None;
-    loop {
-        let error = match establish(shared, deadline) {
-            Ok(socket) => return Ok(socket),
-            Err(e) if e.is_final() => return Err(e),
-            // A retry cut short by the deadline says less than the failure that caused it.
-            Err(Error::Timeout(_)) if earlier.is_some() => {
-                return Err(earlier
-                    .take()
-                    .unwrap_or(Error::Timeout(shared.cfg.connect_timeout)))
-            }
-            Err(Error::Timeout(_)) => Error::Timeout(shared.cfg.connect_timeout),
-            Err(e) => e,
-        };
-        attempt += 1;
-        let delay = backoff::delay(&shared.cfg.backoff, attempt);
-        let out_of_attempts = shared
-            .cfg
-            .backoff
-            .max_attempts
-            .is_some_and(|max| attempt > max);
-        if out_of_attempts || Instant::now() + delay >= deadline {
-            return Err(error);
-        }
-        log::info!("flowai: connect attempt {attempt} failed ({error}); retrying in {delay:?}");
-        earlier = Some(error);
-        std::thread::sleep(delay);
-    }
 }

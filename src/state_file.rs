@@ -30,8 +30,15 @@
 //! Atomic: a temporary file in the same directory, `fsync`, then `rename` over the old one, so a
 //! crash leaves the old or the new file, never half of one. On Unix the file is created with
 //! mode `0600`: it holds secrets.
+//!
+//! [`Config::state_file`]: crate::Config::state_file
+//! [`Config::thread_id`]: crate::Config::thread_id
+//! [`Config::session_id`]: crate::Config::session_id
+//! [`Config::secret`]: crate::Config::secret
 
+#[cfg(test)]
 use crate::config::Config;
+use crate::config::{SessionPolicy, Settings};
 use crate::error::{Error, Result};
 use crate::ids;
 use serde::{Deserialize, Serialize};
@@ -50,18 +57,6 @@ const MAX_SECRETS: usize = 1000;
 /// Serializes writes of all state files of this process, so the last snapshot taken is the
 /// last one written.
 static SAVE_LOCK: Mutex<()> = Mutex::new(());
-
-/// What happens to the sessionId across restarts when a state file is used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum SessionPolicy {
-    /// Reuse the saved sessionId (the official SDK keeps it in storage). The default.
-    #[default]
-    Keep,
-    /// A new random sessionId at every start (it is still kept across reconnects and saved).
-    Renew,
-}
 
 /// The contents of a state file.
 #[non_exhaustive]
@@ -193,7 +188,7 @@ fn sync_dir(path: &Path) {
 /// Applies the state file (if configured) to the config before connecting, following the
 /// precedence in the module docs, writes it back, and returns the config with the secrets
 /// to start with (the file's, then the configured secret for the configured thread).
-pub(crate) fn prepare(mut cfg: Config) -> Result<(Config, HashMap<String, String>)> {
+pub(crate) fn prepare(mut cfg: Settings) -> Result<(Settings, HashMap<String, String>)> {
     let mut secrets = HashMap::new();
     if let Some(path) = cfg.state_file.clone() {
         if let Some(saved) = SavedState::load(&path)? {
@@ -225,7 +220,7 @@ pub(crate) fn prepare(mut cfg: Config) -> Result<(Config, HashMap<String, String
 /// Writes the state file, if one is configured; `secrets` is called under the write lock so
 /// the newest snapshot is the one that ends up on disk. Does nothing without a state file.
 pub(crate) fn persist(
-    cfg: &Config,
+    cfg: &Settings,
     secrets: impl FnOnce() -> HashMap<String, String>,
 ) -> Result<()> {
     let Some(path) = &cfg.state_file else {
@@ -268,7 +263,7 @@ mod tests {
             .thread_id("t1")
             .secret("s1")
             .state_file(&path);
-        let (cfg, secrets) = prepare(cfg).unwrap();
+        let (cfg, secrets) = prepare(cfg.into_settings()).unwrap();
         assert_eq!(secrets.get("t1").map(String::as_str), Some("s1"));
         let saved = SavedState::load(&path).unwrap().unwrap();
         assert_eq!(saved.thread_id, "t1");
@@ -279,7 +274,8 @@ mod tests {
             "temporary file left behind"
         );
         // A restart without explicit ids continues the saved conversation.
-        let (again, secrets) = prepare(Config::new("cid").state_file(&path)).unwrap();
+        let (again, secrets) =
+            prepare(Config::new("cid").state_file(&path).into_settings()).unwrap();
         assert_eq!(again.thread_id, "t1");
         assert_eq!(again.session_id, cfg.session_id);
         assert_eq!(secrets.get("t1").map(String::as_str), Some("s1"));
@@ -287,7 +283,7 @@ mod tests {
         let renew = Config::new("cid")
             .state_file(&path)
             .session_policy(SessionPolicy::Renew);
-        let (renewed, _) = prepare(renew).unwrap();
+        let (renewed, _) = prepare(renew.into_settings()).unwrap();
         assert_eq!(renewed.thread_id, "t1");
         assert_ne!(renewed.session_id, cfg.session_id);
         fs::remove_dir_all(dir).unwrap();
@@ -299,7 +295,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = temp_dir("mode");
         let path = dir.join("state.json");
-        prepare(Config::new("cid").state_file(&path)).unwrap();
+        prepare(Config::new("cid").state_file(&path).into_settings()).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         fs::remove_dir_all(dir).unwrap();
@@ -316,14 +312,14 @@ mod tests {
             r#"{"version":2,"clientId":"c","threadId":"t","sessionId":"s"}"#,
         ] {
             fs::write(&path, text).unwrap();
-            let err = prepare(Config::new("cid").state_file(&path)).unwrap_err();
+            let err = prepare(Config::new("cid").state_file(&path).into_settings()).unwrap_err();
             assert!(
                 matches!(err, Error::Config(ref m) if m.contains("corrupt")),
                 "{text}: {err}"
             );
             assert_eq!(fs::read_to_string(&path).unwrap(), text);
         }
-        let err = prepare(Config::new("cid").state_file(&dir)).unwrap_err();
+        let err = prepare(Config::new("cid").state_file(&dir).into_settings()).unwrap_err();
         assert!(
             matches!(err, Error::Config(ref m) if m.contains("cannot be read")),
             "{err}"
