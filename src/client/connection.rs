@@ -11,9 +11,9 @@ use crate::protocol::{decode_control, Inbound};
 use crate::transport::poll;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+
 use std::time::Instant;
-use tungstenite::Message as WsMessage;
+use tungstenite::{Message as WsMessage, Utf8Bytes};
 
 /// How a connection ended.
 pub(crate) enum End {
@@ -30,12 +30,12 @@ pub(crate) enum End {
 fn write_queued(shared: &Shared, ws: &mut Socket) -> std::result::Result<bool, String> {
     let batch = {
         let mut st = shared.lock();
-        let mut batch: Vec<Arc<str>> = st.control.drain(..).map(Into::into).collect();
+        let mut batch: Vec<Utf8Bytes> = st.control.drain(..).map(Into::into).collect();
         st.outbox.take_unwritten(&mut batch);
         batch
     };
     for frame in batch {
-        match ws.write(WsMessage::text(&*frame)) {
+        match ws.write(WsMessage::Text(frame)) {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(format!("write failed: {e}")),
@@ -242,17 +242,25 @@ fn handle(shared: &Shared, msg: WsMessage) -> std::result::Result<(), String> {
             // Acknowledge first, then queue the event, then wake the waiters: a
             // `wait_delivered` blocked on it returns with its `Delivered` already queued, and
             // the user woken by the event does not meet this thread in the state lock.
-            let acked = delivered.trace_id.is_some_and(|trace| {
-                let thread = delivered.thread_id.as_deref();
-                shared.lock().outbox.ack(trace, thread)
-            });
+            let (acked, waiters) = match delivered.trace_id {
+                Some(trace) => {
+                    let mut st = shared.lock();
+                    let acked = st.outbox.ack(trace, delivered.thread_id.as_deref());
+                    (acked, st.delivery_waiters > 0)
+                }
+                None => (false, false),
+            };
             shared.emit(Event::from_inbound(Inbound::Delivered {
                 delivered,
                 activities,
             }));
             if acked {
                 shared.progress.fetch_add(1, Ordering::AcqRel);
-                shared.delivered.notify_all();
+                // Waiters count themselves under the state lock before they sleep, so one
+                // that saw this message still pending is counted here.
+                if waiters {
+                    shared.delivered.notify_all();
+                }
             }
         }
         Inbound::SecretGenerated(secret) => {

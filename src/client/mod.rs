@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tungstenite::Utf8Bytes;
 
 /// Longest single condvar wait; longer waits loop (and "for ever" never overflows a clock).
 const MAX_WAIT_SLICE: Duration = Duration::from_secs(3600);
@@ -82,6 +83,7 @@ impl Client {
                 link: Link::Down,
                 dead: None,
                 secrets,
+                delivery_waiters: 0,
             }),
             transport,
             socket: Mutex::new(None),
@@ -222,17 +224,22 @@ impl Client {
         let trace = *message
             .trace_id
             .get_or_insert_with(|| self.shared.next_trace.next());
-        let mut nonced = None;
+        let mut nonce_added = false;
         if message.nonce.is_none() {
             message.nonce = self.secret(&message.thread_id);
-            if message.nonce.is_some() {
-                nonced = Some(Box::new(message.clone()));
-            }
+            nonce_added = message.nonce.is_some();
         }
-        let frame: Arc<str> = Outbound::message_send_json(&message).into();
+        let frame = Utf8Bytes::from(Outbound::message_send_json(&message));
+        // A message whose nonce the client added is kept (moved, not copied), so a re-send
+        // after a new secret can carry the new one.
+        let (thread, nonced) = if nonce_added {
+            (message.thread_id.clone(), Some(Box::new(message)))
+        } else {
+            (message.thread_id, None)
+        };
         let alone = {
             let mut st = self.shared.lock();
-            st.outbox.push(trace, &message.thread_id, frame, nonced)?;
+            st.outbox.push(trace, &thread, frame, nonced)?;
             st.outbox.len() == 1 && st.control.is_empty()
         };
         // A lone message goes out on this thread when the socket is free; messages sent in
@@ -359,12 +366,14 @@ impl Client {
             if left.is_zero() {
                 return Err(Error::Timeout(timeout));
             }
+            st.delivery_waiters += 1;
             st = self
                 .shared
                 .delivered
                 .wait_timeout(st, left.min(MAX_WAIT_SLICE))
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            st.delivery_waiters -= 1;
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::{Message, Outbound, TraceId};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use tungstenite::Utf8Bytes;
 
 /// How many not-delivered traceIds are remembered for `wait_delivered`.
 const LOST_MEMORY: usize = 10_000;
@@ -26,7 +26,8 @@ struct Entry {
     trace: TraceId,
     /// The threadId's [`thread_key`]: compared with the echoed one's.
     thread: u64,
-    frame: Arc<str>,
+    /// Shared with the writer without a copy: cloning it only counts a reference.
+    frame: Utf8Bytes,
     nonced: Option<Box<Message>>,
 }
 
@@ -64,7 +65,7 @@ impl Outbox {
         &mut self,
         trace: TraceId,
         thread: &str,
-        frame: Arc<str>,
+        frame: Utf8Bytes,
         nonced: Option<Box<Message>>,
     ) -> Result<()> {
         if self.entries.len() >= self.capacity {
@@ -92,7 +93,7 @@ impl Outbox {
     }
 
     /// Appends every frame not yet written on this connection to `out`, in order.
-    pub(crate) fn take_unwritten(&mut self, out: &mut Vec<Arc<str>>) {
+    pub(crate) fn take_unwritten(&mut self, out: &mut Vec<Utf8Bytes>) {
         out.extend(
             self.entries
                 .range(self.cursor..)

@@ -34,6 +34,9 @@ pub(crate) struct Locked {
     pub(crate) dead: Option<(u64, String)>,
     /// Nonce per threadId.
     pub(crate) secrets: HashMap<String, String>,
+    /// Callers blocked on `delivered` (`wait_delivered`, `flush`): an acknowledgement wakes
+    /// them only when there are some, so a client nobody waits on makes no syscall per ack.
+    pub(crate) delivery_waiters: usize,
 }
 
 /// Shared by every thread of one client.
