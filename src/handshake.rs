@@ -196,6 +196,10 @@ pub(crate) fn socket_info(
         encode_query_value(ids.session_id)
     );
     let target = Target::parse(&url).map_err(|e| Error::Config(format!("base URL: {e}")))?;
+    log::debug!(
+        "flowai: asking {}/socket.info for the WebSocket endpoint",
+        crate::secret::redact_url(&cfg.base_url)
+    );
     let request = http::Request {
         method: "GET",
         target: &target,
@@ -270,6 +274,10 @@ pub(crate) fn websocket(
         let url = crate::secret::redact_url(endpoint);
         Error::Protocol(format!("bad WebSocket URL {url}: {e}"))
     })?;
+    log::debug!(
+        "flowai: opening the WebSocket {}",
+        crate::secret::redact_url(endpoint)
+    );
     if let Some(origin) = &cfg.origin {
         let value = origin
             .parse()

@@ -1,6 +1,9 @@
 //! `flowai`: send a message, chat with a bot, run the local emulator, or benchmark, from the
 //! terminal. Without `--client-id` (or `FLOWAI_CLIENT_ID`) the commands that talk to Flow start
 //! the embedded emulator and talk to it.
+//!
+//! The exit status tells the failure class (see `exit.rs`): 0 success, 1 other, 2 usage,
+//! 3 config, 4 rejected, 5 network or timeout, 6 protocol.
 
 #[path = "flowai/bench.rs"]
 mod bench;
@@ -8,18 +11,27 @@ mod bench;
 mod chat;
 #[path = "flowai/emulator_cmd.rs"]
 mod emulator_cmd;
+#[path = "flowai/exit.rs"]
+mod exit;
+#[path = "flowai/logging.rs"]
+mod logging;
 #[path = "flowai/send.rs"]
 mod send;
 #[path = "flowai/target.rs"]
 mod target;
 
 use clap::{Parser, Subcommand};
+use exit::Class;
 use std::process::ExitCode;
 
 /// Command-line client and local server for the Flow Socket API.
 #[derive(Parser)]
 #[command(name = "flowai", version, about)]
 struct Cli {
+    /// Log connect and reconnect attempts (-v), every connection phase (-vv), everything
+    /// (-vvv) on stderr; RUST_LOG replaces these when set
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,7 +49,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not failures.
+            let status = if e.use_stderr() {
+                Class::Usage.exit_code()
+            } else {
+                ExitCode::SUCCESS
+            };
+            let _ = e.print();
+            return status;
+        }
+    };
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Send(args) => send::run(args),
         Command::Chat(args) => chat::run(args),
@@ -48,7 +73,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flowai: {e}");
-            ExitCode::FAILURE
+            Class::of(e.as_ref()).exit_code()
         }
     }
 }

@@ -65,7 +65,7 @@ thread_local! {
 
 struct Forwarder;
 
-/// Whether a record may reach C: every record of this crate; of the dependencies (ureq,
+/// Whether a record may reach C: every record of this crate; of the dependencies (native-tls,
 /// tungstenite, …), whose debug and trace records are raw wire dumps with the nonce in them,
 /// only info and above.
 fn passed_on(metadata: &log::Metadata<'_>) -> bool {

@@ -10,6 +10,7 @@
 //! so a script of lines plays a whole conversation. It ends with status 0 at end of input or
 //! `/quit`, and with an error when the connection closes for good.
 
+use super::exit::Failed;
 use super::target::TargetArgs;
 use crossbeam_channel::{select, Receiver, RecvTimeoutError};
 use flowai_socket::protocol::{Reply, Response};
@@ -184,7 +185,7 @@ impl Chat {
                 None => {}
                 Some(Stop::Quit) => return Ok(()),
                 Some(Stop::Closed(reason)) => {
-                    return Err(format!("connection closed: {reason}").into())
+                    return Err(Failed::network(format!("connection closed: {reason}")))
                 }
             }
             step = match self.waiting {

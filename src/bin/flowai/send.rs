@@ -1,6 +1,7 @@
 //! `flowai send`: connect, send one message, print every event as a JSON line until the
 //! bot's reply arrives or the timeout passes.
 
+use super::exit::Failed;
 use super::target::TargetArgs;
 use flowai_socket::{Attachment, Client, Event, Message};
 use std::time::{Duration, Instant};
@@ -45,12 +46,15 @@ pub fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(event) = client.recv_timeout(left)? else {
-            return Err(format!("no reply within {} s (traceId {trace})", args.timeout).into());
+            return Err(Failed::network(format!(
+                "no reply within {} s (traceId {trace})",
+                args.timeout
+            )));
         };
         println!("{}", event.to_json());
         match event {
             Event::Reply(_) | Event::ActivitiesCreated(_) => break,
-            Event::Closed { reason } => return Err(reason.into()),
+            Event::Closed { reason } => return Err(Failed::network(reason)),
             _ => {}
         }
     }

@@ -2,7 +2,8 @@
 //! else an embedded emulator started for this run.
 
 use flowai_socket::emulator::{Emulator, EmulatorConfig};
-use flowai_socket::Config;
+use flowai_socket::{Config, Error};
+use std::time::Duration;
 
 /// Connection flags shared by the commands that talk to Flow.
 #[derive(clap::Args, Debug, Clone)]
@@ -21,6 +22,10 @@ pub struct TargetArgs {
     /// Connect directly, ignoring the proxy environment variables
     #[arg(long)]
     pub no_proxy: bool,
+    /// Seconds a connect may take, retries of refused or reset attempts included [default:
+    /// the library's 10]
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
 }
 
 /// A resolved target; keeps the embedded emulator (if any) alive while it lives.
@@ -59,6 +64,13 @@ impl TargetArgs {
             (Some(url), _) => config.proxy(url),
             (None, true) => config.no_proxy(),
             (None, false) => config,
+        };
+        let config = match self.connect_timeout {
+            Some(secs) => config.connect_timeout(
+                Duration::try_from_secs_f64(secs)
+                    .map_err(|e| Error::Config(format!("--connect-timeout {secs}: {e}")))?,
+            ),
+            None => config,
         };
         Ok(Target { config, emulator })
     }
