@@ -153,23 +153,6 @@ fn needed(elf: &Path) -> Vec<String> {
     dynamic_entries(elf, "(NEEDED)")
 }
 
-/// The values of one kind of `readelf -d` entry, e.g. `(SONAME)`: the text in brackets.
-fn dynamic_entries(elf: &Path, kind: &str) -> Vec<String> {
-    let out = Command::new("readelf")
-        .arg("-d")
-        .arg(elf)
-        .output()
-        .expect("run readelf");
-    let text = expect_success("readelf -d", &out);
-    text.lines()
-        .filter(|l| l.contains(kind))
-        .filter_map(|l| {
-            let (_, rest) = l.split_once('[')?;
-            Some(rest.trim_end_matches(']').to_string())
-        })
-        .collect()
-}
-
 /// The files the install must hold beside the real shared library, relative to the prefix.
 const INSTALLED: &[&str] = &[
     "include/flowai/flowai.h",

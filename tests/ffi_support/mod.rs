@@ -688,3 +688,21 @@ pub fn cinstall() -> Option<PathBuf> {
     *done = Some(prefix);
     done.clone()
 }
+
+/// The values of one kind of entry in an ELF file's dynamic section (`readelf -d`), e.g.
+/// `(SONAME)` or `(NEEDED)`: the text in brackets, such as `libflowai_socket.so.0`.
+pub fn dynamic_entries(elf: &Path, kind: &str) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(elf)
+        .output()
+        .expect("run readelf");
+    let text = expect_success("readelf -d", &out);
+    text.lines()
+        .filter(|l| l.contains(kind))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('[')?;
+            Some(rest.trim_end_matches(']').to_string())
+        })
+        .collect()
+}
