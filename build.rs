@@ -11,6 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cmake/flowai-config-version.cmake.in");
     println!("cargo:rerun-if-env-changed=FLOWAI_WRITE_HEADER");
 
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
@@ -41,4 +42,31 @@ fn main() {
     if env::var("FLOWAI_WRITE_HEADER").as_deref() == Ok("1") {
         bindings.write_to_file(dir.join("include/flowai.h"));
     }
+    write_cmake_version_file(&dir, &out);
+}
+
+/// The CMake package's version file: the template with the crate version and the target's
+/// pointer size filled in.
+fn write_cmake_version_file(dir: &std::path::Path, out: &std::path::Path) {
+    let template = dir.join("cmake/flowai-config-version.cmake.in");
+    let text = std::fs::read_to_string(&template)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", template.display()));
+    let bits: u32 = env::var("CARGO_CFG_TARGET_POINTER_WIDTH")
+        .expect("CARGO_CFG_TARGET_POINTER_WIDTH")
+        .parse()
+        .expect("pointer width");
+    let text = text
+        .replace(
+            "@VERSION@",
+            &env::var("CARGO_PKG_VERSION").expect("version"),
+        )
+        .replace(
+            "@VERSION_MAJOR@",
+            &env::var("CARGO_PKG_VERSION_MAJOR").expect("version"),
+        )
+        .replace("@POINTER_BYTES@", &(bits / 8).to_string());
+    let cmake = out.join("cmake");
+    std::fs::create_dir_all(&cmake).expect("OUT_DIR/cmake");
+    std::fs::write(cmake.join("flowai-config-version.cmake"), text)
+        .expect("write flowai-config-version.cmake");
 }

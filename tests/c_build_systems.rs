@@ -1,10 +1,13 @@
-//! `examples-c/Makefile` (and `CMakeLists.txt`, when cmake is installed) build every C
-//! example, and the C++ ones over `flowai.hpp`, against the freshly built shared and static
-//! libraries, and the generated `flowai.pc` works with pkg-config.
+//! `examples-c/Makefile` (through pkg-config) and `CMakeLists.txt` (through
+//! `find_package(flowai)`, when cmake is installed) build every C example, and the C++ ones
+//! over `flowai.hpp`, shared and static, against the package `cargo cinstall` installed
+//! (`ffi_support::cinstall`), with no link flags of their own: the shared programs need
+//! `libflowai_socket.so.0`, the static ones no flowai library at all.
 
 mod ffi_support;
 
 use ffi_support::*;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,73 +18,78 @@ fn has(prog: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Every example was built both ways, and each links the library the way its name says.
+fn assert_built(build: &Path, examples: &[&str]) {
+    for example in examples {
+        for link in ["shared", "static"] {
+            let exe = build.join(format!("{example}-{link}"));
+            assert!(exe.exists(), "{} was not built", exe.display());
+            let needed: Vec<String> = dynamic_entries(&exe, "(NEEDED)")
+                .into_iter()
+                .filter(|n| n.starts_with("libflowai_socket"))
+                .collect();
+            if link == "shared" {
+                assert_eq!(needed, ["libflowai_socket.so.0"], "{}", exe.display());
+            } else {
+                assert!(needed.is_empty(), "{}: {needed:?}", exe.display());
+            }
+        }
+    }
+}
+
 #[test]
-fn makefile_builds_shared_static_and_pkg_config() {
-    watchdog(Duration::from_secs(600), "c_build_systems make");
-    if !require_tool("make", "the examples-c Makefile") {
+fn makefile_builds_shared_and_static_through_pkg_config() {
+    watchdog(Duration::from_secs(900), "c_build_systems make");
+    if !require_tool("make", "the examples-c Makefile")
+        || !require_tool("pkg-config", "the examples-c Makefile")
+    {
         return;
     }
+    let Some(prefix) = cinstall() else {
+        return;
+    };
     let dir = scratch("make");
-    let lib = copy_libraries(&dir);
     let build = dir.join("build");
     let mut make = Command::new("make");
     make.arg("-C")
         .arg(repo().join("examples-c"))
         .arg("-j2")
         .arg("CARGO=:")
-        .arg(format!("LIBDIR={}", lib.display()))
+        .arg(format!("PREFIX={}", prefix.display()))
         .arg(format!("BUILD={}", build.display()))
         .arg("all");
     let out = run_with_deadline(make, Duration::from_secs(300));
-    expect_success("make -C examples-c", &out);
-    let c = [
-        "quickstart",
-        "events",
-        "test_abi",
-        "soak",
-        "bench",
-        "close_in_callback",
-    ];
-    let cpp = ["quickstart-cpp", "test_cpp-cpp"];
-    for example in c.iter().chain(&cpp) {
-        for link in ["shared", "static"] {
-            let exe = build.join(format!("{example}-{link}"));
-            assert!(exe.exists(), "{} was not built", exe.display());
-        }
-    }
-    let pc = std::fs::read_to_string(build.join("flowai.pc")).expect("flowai.pc");
-    assert!(pc.contains(&format!("libdir={}", lib.display())), "{pc}");
+    let log = expect_success("make -C examples-c", &out);
     assert!(
-        pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))),
-        "{pc}"
+        !log.contains("cinstall --release"),
+        "the install was up to date, yet make ran it again:\n{log}"
     );
-
-    if has("pkg-config") {
-        let mut check = Command::new("make");
-        check
-            .arg("-C")
-            .arg(repo().join("examples-c"))
-            .arg("CARGO=:")
-            .arg(format!("LIBDIR={}", lib.display()))
-            .arg(format!("BUILD={}", build.display()))
-            .arg("pkgconfig-check");
-        let out = run_with_deadline(check, Duration::from_secs(120));
-        expect_success("make pkgconfig-check", &out);
-        assert!(build.join("quickstart-pkgconfig").exists());
-    } else {
-        eprintln!("note: pkg-config not found; flowai.pc not exercised");
-    }
+    assert_built(
+        &build,
+        &[
+            "quickstart",
+            "events",
+            "test_abi",
+            "soak",
+            "bench",
+            "close_in_callback",
+            "quickstart-cpp",
+            "test_cpp-cpp",
+        ],
+    );
 }
 
 #[test]
-fn cmake_builds_shared_and_static_when_available() {
-    watchdog(Duration::from_secs(600), "c_build_systems cmake");
+fn cmake_builds_shared_and_static_through_find_package() {
+    watchdog(Duration::from_secs(900), "c_build_systems cmake");
     if !has("cmake") {
         eprintln!("note: cmake not installed; CMakeLists.txt not exercised");
         return;
     }
+    let Some(prefix) = cinstall() else {
+        return;
+    };
     let dir = scratch("cmake");
-    let lib = copy_libraries(&dir);
     let build = dir.join("build");
     let mut configure = Command::new("cmake");
     configure
@@ -89,7 +97,7 @@ fn cmake_builds_shared_and_static_when_available() {
         .arg(repo().join("examples-c"))
         .arg("-B")
         .arg(&build)
-        .arg(format!("-DFLOWAI_LIBDIR={}", lib.display()));
+        .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()));
     expect_success(
         "cmake configure",
         &run_with_deadline(configure, Duration::from_secs(120)),
@@ -100,11 +108,5 @@ fn cmake_builds_shared_and_static_when_available() {
         "cmake --build",
         &run_with_deadline(compile, Duration::from_secs(300)),
     );
-    for example in ["quickstart", "quickstart-cpp", "test_cpp-cpp"] {
-        for link in ["shared", "static"] {
-            let exe = build.join(format!("{example}-{link}"));
-            assert!(exe.exists(), "{} was not built", exe.display());
-        }
-    }
-    assert!(build.join("flowai.pc").exists());
+    assert_built(&build, &["quickstart", "quickstart-cpp", "test_cpp-cpp"]);
 }

@@ -120,7 +120,7 @@ impl Outbox {
         };
         let key = thread.map(|t| self.key(t));
         match self.entries.entry(seq) {
-            Slot::Occupied(e) if key.map_or(true, |k| e.get().thread == k) => {
+            Slot::Occupied(e) if key.is_none_or(|k| e.get().thread == k) => {
                 e.remove();
                 true
             }

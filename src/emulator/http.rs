@@ -558,11 +558,7 @@ fn thread_merger(inner: &Arc<Inner>, req: &Request, body: &[u8]) -> Response {
         return error_resp(400, "Body must be a JSON object");
     };
     for f in ["clientId", "threadId", "sessionId", "mergerKey"] {
-        if !obj
-            .get(f)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
-        {
+        if obj.get(f).and_then(Value::as_str).is_none_or(str::is_empty) {
             return error_resp(400, &format!("Missing {f}"));
         }
     }

@@ -286,7 +286,7 @@ impl NoProxy {
 
     fn matches(&self, host: &str, port: u16) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let port_ok = |p: &Option<u16>| p.map_or(true, |p| p == port);
+        let port_ok = |p: &Option<u16>| p.is_none_or(|p| p == port);
         match self {
             NoProxy::All => true,
             NoProxy::Domain(name, p) => {

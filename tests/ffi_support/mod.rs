@@ -631,3 +631,78 @@ pub fn header_functions() -> Vec<String> {
     }
     names
 }
+
+/// Installs the C library as README "Install" tells a user to, with cargo-c:
+/// `cargo cinstall --release --prefix <prefix> --libdir lib`, once per test process, and
+/// returns the prefix; `None` (after a printed note) when cargo-c is missing outside CI, a
+/// panic on CI.
+///
+/// A nested cargo, because `cargo test` builds none of what an install holds: cargo-c links
+/// the shared library itself with its SONAME, and writes `flowai.pc` (Libs.private from
+/// rustc's native-static-libs) and the CMake version file. Its own target directory
+/// `target/cinstall` keeps that release build cached between runs without waiting on, or
+/// rebuilding, what the test run builds in `target/` (cargo-c builds with the `capi`
+/// feature and its own linker flags). The prefix is `target/cinstall/prefix`, emptied first:
+/// a fixed path, because cargo-c's cache key includes the install paths (it writes the
+/// prefix into `flowai.pc`), so a new temporary prefix per run would rebuild the library.
+pub fn cinstall() -> Option<PathBuf> {
+    static PREFIX: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut done = PREFIX.lock().unwrap_or_else(|p| p.into_inner());
+    if done.is_some() {
+        return done.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let has_cargo_c = Command::new(&cargo)
+        .args(["cinstall", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_cargo_c {
+        let install = "cargo install --locked cargo-c --version =0.10.24";
+        if on_ci() {
+            panic!("cargo-c (`cargo cinstall`) is required on CI but missing: {install}");
+        }
+        eprintln!("note: cargo-c not found ({install}); skipping the install test");
+        return None;
+    }
+    let target = profile_dir().parent().expect("target dir").join("cinstall");
+    let prefix = target.join("prefix");
+    let _ = std::fs::remove_dir_all(&prefix);
+    let mut cmd = Command::new(cargo);
+    cmd.args(["cinstall", "--release", "--libdir", "lib"])
+        .arg("--prefix")
+        .arg(&prefix)
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(repo());
+    let started = Instant::now();
+    // A first build compiles every dependency in release mode: a minute or more.
+    let out = run_with_deadline(cmd, Duration::from_secs(600));
+    expect_success("cargo cinstall", &out);
+    eprintln!(
+        "note: cargo cinstall into {} took {:.1?}",
+        prefix.display(),
+        started.elapsed()
+    );
+    *done = Some(prefix);
+    done.clone()
+}
+
+/// The values of one kind of entry in an ELF file's dynamic section (`readelf -d`), e.g.
+/// `(SONAME)` or `(NEEDED)`: the text in brackets, such as `libflowai_socket.so.0`.
+pub fn dynamic_entries(elf: &Path, kind: &str) -> Vec<String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(elf)
+        .output()
+        .expect("run readelf");
+    let text = expect_success("readelf -d", &out);
+    text.lines()
+        .filter(|l| l.contains(kind))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('[')?;
+            Some(rest.trim_end_matches(']').to_string())
+        })
+        .collect()
+}
