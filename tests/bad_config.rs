@@ -25,7 +25,7 @@ fn empty_ids_and_bad_urls_in_the_config_are_config_errors() {
 
 #[test]
 fn bad_messages_are_refused_and_nothing_is_sent() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         let whitespace_thread = client.send(Message::text("hi").thread("  "));

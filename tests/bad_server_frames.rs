@@ -27,7 +27,7 @@ fn next(client: &Client) -> Event {
 
 #[test]
 fn malformed_frames_become_protocol_errors_and_the_connection_stays() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let bad = [
             "not json",
             "{\"type\":\"message.rec",
@@ -64,7 +64,7 @@ fn malformed_frames_become_protocol_errors_and_the_connection_stays() {
 
 #[test]
 fn a_frame_over_the_size_limit_is_reported_then_the_connection_drops() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let big = format!(
             r#"{{"type":"unknown.big","payload":"{}"}}"#,
             "x".repeat(8 * 1024)
@@ -86,7 +86,7 @@ fn a_frame_over_the_size_limit_is_reported_then_the_connection_drops() {
 
 #[test]
 fn a_server_closing_mid_frame_is_a_disconnect_with_a_reason() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         // A text frame header announcing 100 bytes, then 10 bytes, then the TCP close.
         let mut partial = vec![0x81, 100];
         partial.extend_from_slice(b"{\"type\":\"p");

@@ -16,7 +16,7 @@ fn connect_with_answer(status: u16, body: &str, content_type: &str) -> Error {
 
 #[test]
 fn http_errors_are_classified_final_or_retryable() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         for (status, is_final) in [
             (400, true),
             (401, true),
@@ -38,7 +38,7 @@ fn http_errors_are_classified_final_or_retryable() {
 
 #[test]
 fn html_json_without_endpoint_and_non_ws_endpoints_are_protocol_errors() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let cases = [
             (
                 200,
@@ -74,7 +74,7 @@ fn html_json_without_endpoint_and_non_ws_endpoints_are_protocol_errors() {
 
 #[test]
 fn upper_case_ok_status_is_accepted() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let endpoint = emulator.mint_ws_url(None);
         let body = format!(r#"{{"status":"Ok","payload":{{"endpoint":"{endpoint}"}}}}"#);
@@ -87,7 +87,7 @@ fn upper_case_ok_status_is_accepted() {
 
 #[test]
 fn refused_connection_is_a_retryable_network_error() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()

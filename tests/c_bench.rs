@@ -12,7 +12,7 @@
 mod ffi_support;
 
 use ffi_support::*;
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message, Originator};
 use std::process::Command;
 use std::time::{Duration, Instant};

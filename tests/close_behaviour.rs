@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn close_with_a_send_queued_on_a_silent_server_is_prompt() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator).keepalive_interval(Some(Duration::from_secs(3600)));
         let client = Client::connect(cfg).unwrap();
@@ -34,7 +34,7 @@ fn close_with_a_send_queued_on_a_silent_server_is_prompt() {
 
 #[test]
 fn close_wakes_a_thread_blocked_in_recv_and_one_in_wait_delivered() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Arc::new(Client::connect(common::config_for(&emulator)).unwrap());
         while client.try_recv().unwrap().is_some() {}
@@ -71,7 +71,7 @@ fn close_wakes_a_thread_blocked_in_recv_and_one_in_wait_delivered() {
 
 #[test]
 fn drop_closes_and_joins() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         assert!(emulator.wait_for(|s| s.open_connections == 1, Duration::from_secs(5)));

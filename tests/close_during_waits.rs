@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn close_during_backoff_is_prompt() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator).backoff(Backoff {
             min: Duration::from_secs(30),
@@ -39,7 +39,7 @@ fn close_during_backoff_is_prompt() {
 
 #[test]
 fn close_during_a_blocked_wait_delivered_is_prompt() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Arc::new(Client::connect(common::config_for(&emulator)).unwrap());
         emulator.faults().black_hole(true);

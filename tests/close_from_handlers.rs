@@ -5,7 +5,7 @@
 
 mod common;
 
-use flowai_socket::emulator::Emulator;
+use flowai_emulator::Emulator;
 use flowai_socket::{Client, Dispatcher, Error, Message};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ fn held_acks_client() -> (Emulator, Arc<Client>) {
 
 #[test]
 fn close_from_another_thread_wakes_a_handler_blocked_in_wait_delivered() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let (_emulator, client) = held_acks_client();
         let (blocked_tx, blocked) = mpsc::channel();
         let (result_tx, result) = mpsc::channel();
@@ -54,7 +54,7 @@ fn close_from_another_thread_wakes_a_handler_blocked_in_wait_delivered() {
 
 #[test]
 fn close_from_inside_a_handler_wakes_every_blocked_call() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let (_emulator, client) = held_acks_client();
         let trace = client.send(Message::text("held")).unwrap();
         let waiter = {
@@ -89,7 +89,7 @@ fn close_from_inside_a_handler_wakes_every_blocked_call() {
 
 #[test]
 fn close_wakes_a_blocked_recv_at_once() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let (_emulator, client) = held_acks_client();
         while client.try_recv().unwrap().is_some() {}
         let receiver = {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[test]
 fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator)
             .session_id("sess-1")
@@ -37,7 +37,7 @@ fn socket_info_gets_ids_as_query_and_headers_and_first_event_is_connected() {
 
 #[test]
 fn websocket_url_is_single_use() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let config = common::config_for(&emulator);
         let cfg = config.settings();

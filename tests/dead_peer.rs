@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn black_hole_is_detected_within_pong_timeout_and_reconnects() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let pong_timeout = Duration::from_millis(500);
         let keepalive = Duration::from_millis(200);
@@ -44,7 +44,7 @@ fn black_hole_is_detected_within_pong_timeout_and_reconnects() {
 
 #[test]
 fn a_server_that_accepts_and_never_answers_times_out_the_connect() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));

@@ -31,7 +31,7 @@ fn run_matrix(title: &'static str, cell: fn(Phase, Fault) -> Outcome) {
         return;
     }
     matrix::record_client_panics();
-    common::watchdog(Duration::from_secs(90), move || {
+    common::fail_after(Duration::from_secs(90), move || {
         let started = Instant::now();
         let results = matrix::run_parallel(cell);
         matrix::report(title, started, &results);

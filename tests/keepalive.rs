@@ -3,13 +3,13 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Event};
 use std::time::Duration;
 
 #[test]
 fn pings_at_a_short_interval_reach_the_emulator_and_keep_the_connection() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator =
             Emulator::start(EmulatorConfig::default().idle_timeout(Duration::from_millis(600)))
                 .unwrap();
@@ -34,7 +34,7 @@ fn pings_at_a_short_interval_reach_the_emulator_and_keep_the_connection() {
 
 #[test]
 fn without_keepalive_the_emulator_closes_an_idle_connection() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator =
             Emulator::start(EmulatorConfig::default().idle_timeout(Duration::from_millis(300)))
                 .unwrap();
@@ -53,7 +53,7 @@ fn without_keepalive_the_emulator_closes_an_idle_connection() {
 
 #[test]
 fn pongs_are_handed_over_only_when_asked_for() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator)
             .keepalive_interval(Some(Duration::from_millis(50)))

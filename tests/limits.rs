@@ -5,13 +5,13 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Error, Event, Message};
 use std::time::Duration;
 
 #[test]
 fn a_full_outbox_refuses_send_and_drops_nothing() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         emulator.faults().black_hole(true);
         let client = Client::connect(common::config_for(&emulator).max_outbox(50)).unwrap();
@@ -56,7 +56,7 @@ fn typing(n: u64) -> String {
 
 #[test]
 fn a_full_event_queue_counts_what_it_drops_in_place_and_holds_back_nothing() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = Emulator::start(EmulatorConfig::default().reply(false)).unwrap();
         let cfg = common::config_for(&emulator)
             .keepalive_interval(None)
@@ -102,7 +102,7 @@ fn a_full_event_queue_counts_what_it_drops_in_place_and_holds_back_nothing() {
 
 #[test]
 fn with_the_outbox_off_lost_messages_are_reported_not_resent() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator).outbox(false)).unwrap();
         emulator.faults().black_hole(true);

@@ -2,13 +2,13 @@
 //! REST calls and the WebSocket (plain and TLS inside the tunnel); a fault-injecting proxy
 //! of the tests' own checks Basic credentials from the proxy URL, and each way a proxy can
 //! fail is classified (407 and 403 final, 502 retryable, stall = timeout, reset and close =
-//! network errors); `--proxy` on the command line does the same.
+//! network errors). `--proxy` on the command line: `cli/tests/flowai/proxy.rs`.
 
 mod common;
 
 use common::proxy::{ConnectProxy, Fault, Tinyproxy};
 use common::servers;
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Backoff, Client, Config, Error, Message};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ fn round_trip(cfg: Config) {
 
 #[test]
 fn tinyproxy_carries_socket_info_rest_and_the_websocket_plain_and_tls() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let Some(proxy) = Tinyproxy::start() else {
             return;
         };
@@ -69,7 +69,7 @@ fn through(proxy_url: String, emulator: &Emulator) -> Config {
 
 #[test]
 fn credentials_come_from_the_proxy_url_and_each_proxy_failure_is_classified() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = std::sync::Arc::new(common::emulator());
         let emulator_port = emulator.base_url().rsplit(':').next().unwrap().to_string();
 
@@ -157,43 +157,5 @@ fn credentials_come_from_the_proxy_url_and_each_proxy_failure_is_classified() {
             1,
             "only the first run got through"
         );
-    });
-}
-
-#[test]
-fn every_flowai_command_takes_proxy() {
-    common::watchdog(Duration::from_secs(240), || {
-        let exe = common::flowai_binary();
-        let emulator = common::emulator();
-        let proxy = ConnectProxy::start();
-        let out = std::process::Command::new(exe)
-            .args([
-                "send",
-                "--speech",
-                "hi",
-                "--timeout",
-                "5",
-                "--client-id",
-                "cli",
-            ])
-            .args(["--base-url", &emulator.base_url(), "--proxy", &proxy.url()])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("You said: hi"));
-        assert_eq!(proxy.targets().len(), 2, "socket.info and the WebSocket");
-        for command in ["send", "chat", "bench"] {
-            let help = std::process::Command::new(exe)
-                .args([command, "--help"])
-                .output()
-                .unwrap();
-            let help = String::from_utf8_lossy(&help.stdout);
-            assert!(help.contains("--proxy <URL>"), "{command}: {help}");
-            assert!(help.contains("--no-proxy"), "{command}: {help}");
-        }
     });
 }

@@ -11,7 +11,7 @@
 mod ffi_support;
 
 use ffi_support::*;
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

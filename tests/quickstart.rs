@@ -18,7 +18,7 @@ fn quickstart_binary() -> PathBuf {
 
 #[test]
 fn quickstart_runs_against_the_embedded_emulator() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let bin = quickstart_binary();
         assert!(
             bin.exists(),
@@ -50,7 +50,7 @@ fn quickstart_runs_against_the_embedded_emulator() {
 
 #[test]
 fn quickstart_uses_flowai_client_id_and_base_url_when_set() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = common::emulator();
         let out = Command::new(quickstart_binary())
             .env("FLOWAI_CLIENT_ID", "from-env")

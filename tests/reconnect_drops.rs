@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[test]
 fn ten_thousand_messages_survive_a_drop_every_thousand_frames() {
-    common::watchdog(Duration::from_secs(120), || {
+    common::fail_after(Duration::from_secs(120), || {
         let emulator = common::emulator();
         emulator.faults().drop_after_frames(1000);
         let cfg = common::config_for(&emulator).max_queued_events(100_000);

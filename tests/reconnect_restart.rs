@@ -3,13 +3,13 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Event, Message};
 use std::time::Duration;
 
 #[test]
 fn client_finishes_the_stream_after_a_server_restart() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = common::emulator();
         let port = emulator.port();
         let client = Client::connect(common::config_for(&emulator).session_id("keep-me")).unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[test]
 fn three_503_then_ok_reconnects_after_three_backoffs() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         emulator.faults().refuse_socket_info(503, 3);
@@ -42,7 +42,7 @@ fn three_503_then_ok_reconnects_after_three_backoffs() {
 
 #[test]
 fn initial_connect_retries_503_within_the_connect_timeout() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         emulator.faults().refuse_socket_info(503, 3);
         let client =
@@ -54,7 +54,7 @@ fn initial_connect_retries_503_within_the_connect_timeout() {
 
 #[test]
 fn max_attempts_is_the_same_limit_for_the_first_connect_and_for_reconnects() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let config = || {
             common::config_for(&emulator).backoff(flowai_socket::Backoff {
@@ -98,7 +98,7 @@ fn max_attempts_is_the_same_limit_for_the_first_connect_and_for_reconnects() {
 
 #[test]
 fn unauthorized_gives_up_at_once_with_a_final_error() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         emulator.faults().refuse_socket_info(401, 100);
@@ -133,7 +133,7 @@ fn unauthorized_gives_up_at_once_with_a_final_error() {
 
 #[test]
 fn a_server_that_only_answers_an_error_and_closes_keeps_the_backoff_growing() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let script = vec![
             common::scripted::Step::Text(r#"{"type":"error","message":"go away"}"#.into()),
             common::scripted::Step::Drop,

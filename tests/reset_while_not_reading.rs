@@ -18,7 +18,7 @@ fn process_cpu() -> Duration {
 
 #[test]
 fn a_reset_while_the_queue_is_full_costs_no_cpu_and_is_reported_in_order() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let frames: Vec<Step> = (0..20)
             .map(|i| {
                 Step::Text(format!(

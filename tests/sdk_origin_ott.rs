@@ -3,13 +3,13 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config};
 use std::time::Duration;
 
 /// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::watchdog(Duration::from_secs(30), f)
+    common::fail_after(Duration::from_secs(30), f)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Error, Event, Message};
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Runs `f` under the shared watchdog: a hang fails the test after 60 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::watchdog(Duration::from_secs(60), f)
+    common::fail_after(Duration::from_secs(60), f)
 }
 
 /// Receives until an event matches (10 s at most); returns it and the events before it.

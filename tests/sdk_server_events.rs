@@ -5,13 +5,13 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
 use std::time::Duration;
 
 /// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
 fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::watchdog(Duration::from_secs(30), f)
+    common::fail_after(Duration::from_secs(30), f)
 }
 
 /// Receives until an event matches (10 s at most); returns it and the events before it.

@@ -8,7 +8,7 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::ffi::log::{flowai_log_level, flowai_set_log_callback};
 use flowai_socket::ffi::result::flowai_result;
 use flowai_socket::handshake::{RequestIds, SocketInfo};
@@ -28,7 +28,7 @@ unsafe extern "C" fn capture(
 ) {
     let target = CStr::from_ptr(target).to_string_lossy();
     // The emulator is the server side of the test, not the client being checked.
-    if target.starts_with("flowai_socket::emulator") {
+    if target.starts_with("flowai_emulator") {
         return;
     }
     let message = CStr::from_ptr(message).to_string_lossy();
@@ -58,7 +58,7 @@ fn assert_hidden(what: &str, texts: &[String], secrets: &[String]) {
 
 #[test]
 fn no_secret_in_any_log_record_debug_or_display() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let code = unsafe {
             flowai_set_log_callback(
                 Some(capture),

@@ -3,19 +3,19 @@
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Error, Event, Message};
 use std::time::Duration;
 
 fn tls_emulator() -> Option<(Emulator, String)> {
-    let (cert, key) = common::localhost_certificate()?;
+    let (cert, key) = common::pki::localhost_certificate()?;
     let emulator = Emulator::start(EmulatorConfig::default().tls(&cert, &key).unwrap()).unwrap();
     Some((emulator, cert))
 }
 
 #[test]
 fn wss_with_an_extra_root_certificate_round_trips() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let Some((emulator, cert)) = tls_emulator() else {
             return;
         };
@@ -46,7 +46,7 @@ fn wss_with_an_extra_root_certificate_round_trips() {
 
 #[test]
 fn an_untrusted_certificate_is_a_final_tls_error() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let Some((emulator, _cert)) = tls_emulator() else {
             return;
         };
@@ -62,7 +62,7 @@ fn an_untrusted_certificate_is_a_final_tls_error() {
 
 #[test]
 fn a_bad_extra_root_pem_is_a_config_error() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let Some((emulator, _cert)) = tls_emulator() else {
             return;
         };

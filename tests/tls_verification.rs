@@ -6,7 +6,7 @@
 mod common;
 
 use common::pki::{Leaf, Pem, TestCa};
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Error, Message};
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ fn each_failed_certificate_check_is_final_and_named() {
     let Some(ca) = TestCa::new("Flowai TLS Test CA") else {
         return;
     };
-    common::watchdog(Duration::from_secs(60), move || {
+    common::fail_after(Duration::from_secs(60), move || {
         let ca = &ca;
         let trusted = [ca.cert.as_str()];
         let texts = std::thread::scope(|s| {
@@ -95,7 +95,7 @@ fn a_leaf_from_an_unknown_ca_is_accepted_once_that_ca_is_added() {
     let Some(ca) = TestCa::new("Flowai TLS Test CA") else {
         return;
     };
-    common::watchdog(Duration::from_secs(60), move || {
+    common::fail_after(Duration::from_secs(60), move || {
         let emulator = serve(&ca.leaf(Leaf::UnknownCa));
         let err = Client::connect(config(&emulator, &[&ca.cert])).expect_err("unknown CA");
         assert!(err.is_final(), "{err:?}");

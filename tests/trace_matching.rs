@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[test]
 fn many_sends_in_flight_from_several_threads_are_all_matched() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = common::emulator();
         let client = Arc::new(Client::connect(common::config_for(&emulator)).unwrap());
         let senders: Vec<_> = (0..4)
@@ -55,7 +55,7 @@ fn many_sends_in_flight_from_several_threads_are_all_matched() {
 
 #[test]
 fn the_callers_own_trace_id_is_kept_and_echoed() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         let trace = client
@@ -95,7 +95,7 @@ fn the_callers_own_trace_id_is_kept_and_echoed() {
 
 #[test]
 fn trace_ids_above_2_pow_53_are_refused_with_a_clear_error() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Client::connect(common::config_for(&emulator)).unwrap();
         let too_big = TraceId::MAX.0 + 1;
@@ -124,7 +124,7 @@ fn trace_ids_above_2_pow_53_are_refused_with_a_clear_error() {
 
 #[test]
 fn automatic_trace_ids_of_clients_started_together_on_one_thread_never_collide() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = Arc::new(common::emulator());
         let start = Arc::new(std::sync::Barrier::new(8));
         let clients: Vec<_> = (0..8)
@@ -154,7 +154,7 @@ fn automatic_trace_ids_of_clients_started_together_on_one_thread_never_collide()
 
 #[test]
 fn an_ack_of_the_same_trace_id_in_another_thread_is_not_taken_for_ours() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         emulator.faults().ack_delay(Duration::from_millis(500));
         let client = Client::connect(common::config_for(&emulator)).unwrap();

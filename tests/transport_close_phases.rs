@@ -90,7 +90,7 @@ fn pointing_at(endpoint: String) -> Front {
 
 #[test]
 fn close_interrupts_every_phase_of_a_reconnect_and_joins_every_thread() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         // DNS: the endpoint's host name takes 10 s to resolve.
         flowai_socket::test_hooks::slow_dns("slow-dns.localhost", Duration::from_secs(10));
         let f = pointing_at("ws://slow-dns.localhost:9/ws".into());

@@ -37,7 +37,7 @@ fn assert_timed_out(what: &str, started: Instant, err: &Error) {
 
 #[test]
 fn drip_fed_answers_and_a_hanging_resolver_cannot_stretch_the_connect_deadline() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         // 1. socket.info answered one byte every 100 ms (~11 s in all).
         let drip_info =
             Front::start(|_, _| Answer::Drip(servers::socket_info_ok("ws://127.0.0.1:9/ws"), DRIP));
@@ -78,7 +78,7 @@ fn drip_fed_answers_and_a_hanging_resolver_cannot_stretch_the_connect_deadline()
 
 #[test]
 fn a_drip_fed_rest_answer_cannot_stretch_the_io_timeout() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let history = servers::http_json(200, "", r#"{"status":"ok","payload":{"history":[]}}"#);
         let front = Front::before(&emulator, move |_, head| {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::servers::{self, Answer, Front};
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Backoff, Client, Config, Error, Event, Message};
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ fn connect_error(emulator: &Emulator, ca: Option<&str>) -> Error {
 
 #[test]
 fn each_certificate_failure_is_final_and_named_and_the_ca_fixes_an_unknown_issuer() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let cases: Vec<_> = [
             (-1, "localhost", true, "expired"),
             (2, "other.example", true, "hostname mismatch"),
@@ -89,7 +89,7 @@ fn breaks_tls(reset: bool) -> servers::Server {
 
 #[test]
 fn eof_or_reset_during_the_tls_handshake_is_retryable() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let runs: Vec<_> = [(false, false), (true, false), (false, true), (true, true)]
             .into_iter()
             .map(|(reset, websocket)| {
@@ -129,7 +129,7 @@ fn eof_or_reset_during_the_tls_handshake_is_retryable() {
 
 #[test]
 fn a_reconnect_retries_broken_tls_until_the_server_is_back_and_loses_nothing() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let broken = breaks_tls(false);
         let broken_endpoint = format!("wss://127.0.0.1:{}/ws", broken.addr.port());

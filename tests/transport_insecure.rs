@@ -13,7 +13,7 @@ use std::time::Duration;
 
 #[test]
 fn socket_info_and_rest_redirects_are_refused_and_name_where_they_pointed() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let elsewhere = Front::start(|_, _| Answer::Bytes(servers::http_json(200, "", "{}")));
         let to = format!("{}/socket.info", elsewhere.base_url());
         for status in [301, 302, 307, 308] {
@@ -74,7 +74,7 @@ fn https_front(endpoint: String) -> Option<(servers::Server, String)> {
 
 #[test]
 fn a_ws_endpoint_from_an_https_socket_info_is_refused_unless_insecure_is_allowed() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let ws = servers::ws_then_drop(Duration::from_secs(5));
         let endpoint = format!("ws://127.0.0.1:{}/ws", ws.addr.port());
         let Some((front, ca)) = https_front(endpoint) else {
@@ -106,7 +106,7 @@ fn a_ws_endpoint_from_an_https_socket_info_is_refused_unless_insecure_is_allowed
 
 #[test]
 fn http_and_ws_to_another_machine_need_allow_insecure() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         // A documentation address (RFC 5737): never reached in this test.
         let remote = Config::new("insecure")
             .base_url("http://192.0.2.1:9")

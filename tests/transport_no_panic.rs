@@ -21,7 +21,7 @@ fn fast_backoff() -> Backoff {
 
 #[test]
 fn a_tls_server_that_never_answers_is_a_retryable_timeout_on_first_connect() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let silent = servers::silent();
         let endpoint = format!("wss://127.0.0.1:{}/ws", silent.addr.port());
         let front = Front::start(move |_, _| Answer::Bytes(servers::socket_info_ok(&endpoint)));
@@ -44,7 +44,7 @@ fn a_tls_server_that_never_answers_is_a_retryable_timeout_on_first_connect() {
 
 #[test]
 fn the_same_server_on_reconnect_keeps_the_client_retrying_not_a_zombie() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let ws = servers::ws_then_drop(Duration::from_millis(100));
         let silent = servers::silent();
         let good = format!("ws://127.0.0.1:{}/ws", ws.addr.port());
@@ -110,7 +110,7 @@ fn assert_ended_by_panic(client: &Client, thread: &str) {
 
 #[test]
 fn a_panic_in_the_io_thread_ends_the_client_with_closed() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         emulator.faults().black_hole(true);
         let cfg = Config::new("panic-io")
@@ -142,7 +142,7 @@ fn a_panic_in_the_io_thread_ends_the_client_with_closed() {
 
 #[test]
 fn a_panic_in_the_keepalive_thread_ends_the_client_and_the_connection() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = Config::new("panic-keepalive")
             .base_url(emulator.base_url())
@@ -162,7 +162,7 @@ fn a_panic_in_the_keepalive_thread_ends_the_client_and_the_connection() {
 
 #[test]
 fn a_panicking_event_handler_ends_the_client_with_closed() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let client = Arc::new(Client::connect(common::config_for(&emulator)).unwrap());
         let dispatcher = Dispatcher::start(client.clone(), |event| {

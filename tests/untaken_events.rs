@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[test]
 fn a_send_only_program_runs_to_the_end_at_max_queued_events_10() {
-    common::watchdog(Duration::from_secs(120), || {
+    common::fail_after(Duration::from_secs(120), || {
         const MESSAGES: usize = 30_000;
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator).max_queued_events(10);
@@ -44,7 +44,7 @@ fn a_send_only_program_runs_to_the_end_at_max_queued_events_10() {
 
 #[test]
 fn the_dead_peer_check_runs_while_nobody_takes_events() {
-    common::watchdog(Duration::from_secs(30), || {
+    common::fail_after(Duration::from_secs(30), || {
         let emulator = common::emulator();
         let cfg = common::config_for(&emulator)
             .max_queued_events(5)

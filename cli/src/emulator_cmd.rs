@@ -1,6 +1,6 @@
 //! `flowai emulator`: run the local Flow emulator until interrupted.
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use std::time::Duration;
 
 /// Flags of `flowai emulator`.

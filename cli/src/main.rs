@@ -2,15 +2,10 @@
 //! terminal. Without `--client-id` (or `FLOWAI_CLIENT_ID`) the commands that talk to Flow start
 //! the embedded emulator and talk to it.
 
-#[path = "flowai/bench.rs"]
 mod bench;
-#[path = "flowai/chat.rs"]
 mod chat;
-#[path = "flowai/emulator_cmd.rs"]
 mod emulator_cmd;
-#[path = "flowai/send.rs"]
 mod send;
-#[path = "flowai/target.rs"]
 mod target;
 
 use clap::{Parser, Subcommand};

@@ -1,7 +1,7 @@
 //! Where to connect: `--base-url`/`--client-id`, else `FLOWAI_BASE_URL`/`FLOWAI_CLIENT_ID`,
 //! else an embedded emulator started for this run.
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::Config;
 
 /// Connection flags shared by the commands that talk to Flow.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::stream::Stream;
 use super::{inc, lock, util, ws, Inner, SocketInfoRequest};
 
 /// Largest request head accepted.
@@ -15,45 +16,6 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_BODY: usize = 1 << 20;
 /// Blocking I/O timeout of HTTP requests.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A plain or TLS connection.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<native_tls::TlsStream<TcpStream>>),
-}
-
-impl Stream {
-    pub(crate) fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
 
 /// A parsed request head.
 struct Request {

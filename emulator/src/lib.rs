@@ -1,13 +1,16 @@
 //! A faithful local Flow server: `socket.info`, the REST calls and the WebSocket on one port.
 //!
-//! ```rust,ignore
-//! // Not a doctest: doctests link the library without its `emulator` feature. The same code
-//! // runs in examples/quickstart.rs, which `cargo test` builds and runs.
-//! use flowai_socket::emulator::{Emulator, EmulatorConfig};
+//! ```
+//! use flowai_emulator::{Emulator, EmulatorConfig};
 //! let emu = Emulator::start(EmulatorConfig::default()).unwrap();
 //! println!("base URL: {}", emu.base_url());
 //! emu.stop();
 //! ```
+//!
+//! The emulator deliberately does not use the client's protocol types (the crate does not
+//! depend on `flowai-socket`): it reads and writes the frames from its own reading of the
+//! protocol (`docs/protocol.md`), so the client's tests check the client's encoder and decoder
+//! against an independent implementation, not against themselves.
 //!
 //! The server speaks HTTP (`GET /socket.info`, `GET /thread.history`, `GET /thread.unnoticed`,
 //! `POST /thread.merger`, `POST /thread.upload`) and WebSocket (`GET /ws/<single-use token>`),
@@ -38,7 +41,10 @@
 //! relay or TLS terminator in front of the emulator keeps the client coming through it (the
 //! fault-matrix tests rely on this).
 
+#![deny(missing_docs)]
+
 mod http;
+mod stream;
 mod util;
 mod ws;
 

@@ -1,10 +1,43 @@
 //! Small helpers of the emulator: the wake pipe, random tokens, time stamps, URL decoding.
 
-use std::os::fd::RawFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The client's wake pipe serves the emulator's poll loops too.
-pub(crate) use crate::client::Waker as WakePipe;
+/// Wakes a connection's (or the acceptor's) `poll(2)`: a socket pair whose read end sits in
+/// the poll set. The emulator wakes rarely (a pushed frame, shutdown), so every wake is one
+/// byte and nothing coalesces them; the client has its own, leaner waker.
+pub(crate) struct WakePipe {
+    tx: UnixStream,
+    rx: UnixStream,
+}
+
+impl WakePipe {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let (tx, rx) = UnixStream::pair()?;
+        tx.set_nonblocking(true)?;
+        rx.set_nonblocking(true)?;
+        Ok(WakePipe { tx, rx })
+    }
+
+    /// Wakes the poller. A full pipe already guarantees a wake-up, so a failed write loses
+    /// nothing.
+    pub(crate) fn wake(&self) {
+        let _ = (&self.tx).write(&[1]);
+    }
+
+    /// Empties the pipe: called by the poller before it looks for work.
+    pub(crate) fn reset(&self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+    }
+
+    /// The end to poll for reading.
+    pub(crate) fn fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
+    }
+}
 
 /// `poll(2)` on the given fds; returns the revents of each. EINTR counts as a timeout.
 pub(crate) fn poll_fds(fds: &[(RawFd, libc::c_short)], timeout: Option<Duration>) -> Vec<i16> {

@@ -15,7 +15,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use super::http::Stream;
+use super::stream::Stream;
 use super::util::{self, WakePipe};
 use super::{inc, lock, ConnShared, Inner};
 

@@ -4,19 +4,22 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-mod common;
+// The two helpers of the root package's tests that use neither the client nor the emulator:
+// the time limit and the test certificates (shared by path rather than copied).
+#[path = "../../tests/common/limit.rs"]
+mod limit;
+#[path = "../../tests/common/pki.rs"]
+mod pki;
 
 type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
-/// Runs `f` under the shared watchdog: a hang fails the test after 20 s.
-fn watchdog<F: FnOnce() + Send + 'static>(f: F) {
-    common::watchdog(Duration::from_secs(20), f)
-}
+/// How long one test may take before it fails as a hang.
+const LIMIT: Duration = Duration::from_secs(20);
 
 struct HttpResp {
     status: u16,
@@ -154,7 +157,7 @@ fn start(cfg: EmulatorConfig) -> Emulator {
 
 #[test]
 fn socket_info_ok_headers_and_errors() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let port = emu.port();
         assert_eq!(emu.base_url(), format!("http://127.0.0.1:{port}"));
@@ -231,7 +234,7 @@ fn socket_info_ok_headers_and_errors() {
 
 #[test]
 fn socket_info_endpoint_follows_the_forwarded_host_and_scheme() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let port = emu.port();
         let endpoint = |headers: &[(&str, &str)]| {
@@ -265,7 +268,7 @@ fn socket_info_endpoint_follows_the_forwarded_host_and_scheme() {
 
 #[test]
 fn single_use_url_and_ttl() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default().url_ttl(Duration::from_millis(150)));
         let (ep, _) = socket_info(&emu, "t");
         let mut ws = connect(&ep);
@@ -293,7 +296,7 @@ fn single_use_url_and_ttl() {
 
 #[test]
 fn origin_is_recorded() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         use tungstenite::client::IntoClientRequest;
         let emu = start(EmulatorConfig::default());
         let (ep, _) = socket_info(&emu, "t");
@@ -311,7 +314,7 @@ fn origin_is_recorded() {
 
 #[test]
 fn message_send_delivered_then_reply() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "jane");
         ping(&mut ws);
@@ -370,7 +373,7 @@ fn message_send_delivered_then_reply() {
 
 #[test]
 fn special_speeches() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t");
 
@@ -421,7 +424,7 @@ fn special_speeches() {
 
 #[test]
 fn no_reply_mode() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default().reply(false));
         let mut ws = open(&emu, "t");
         send(&mut ws, msg("t", "hello"));
@@ -433,7 +436,7 @@ fn no_reply_mode() {
 
 #[test]
 fn bad_input_gets_error_and_stays_open() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t");
         let bad: Vec<String> = vec![
@@ -479,7 +482,7 @@ fn bad_input_gets_error_and_stays_open() {
 
 #[test]
 fn noticed_and_typing_are_recorded_silently() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t");
         send(
@@ -498,7 +501,7 @@ fn noticed_and_typing_are_recorded_silently() {
 
 #[test]
 fn idle_close() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default().idle_timeout(Duration::from_millis(300)));
         let mut ws = open(&emu, "t");
         ping(&mut ws);
@@ -521,7 +524,7 @@ fn idle_close() {
 
 #[test]
 fn fault_drop_after_frames() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         emu.faults().drop_after_frames(3);
         for _ in 0..2 {
@@ -549,7 +552,7 @@ fn fault_drop_after_frames() {
 
 #[test]
 fn fault_black_hole() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t");
         emu.faults().black_hole(true);
@@ -568,7 +571,7 @@ fn fault_black_hole() {
 
 #[test]
 fn fault_ack_delay() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "a");
         let mut other = open(&emu, "b");
@@ -596,7 +599,7 @@ fn fault_ack_delay() {
 
 #[test]
 fn fault_refuse_socket_info_and_custom_body() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let port = emu.port();
         emu.faults().refuse_socket_info(503, 2);
@@ -636,7 +639,7 @@ fn fault_refuse_socket_info_and_custom_body() {
 
 #[test]
 fn fault_garbage_frames() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t");
         emu.faults().garbage_frames(2);
@@ -653,7 +656,7 @@ fn fault_garbage_frames() {
 
 #[test]
 fn fault_push_secret() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let mut ws = open(&emu, "t1");
         let mut other = open(&emu, "t2");
@@ -669,7 +672,7 @@ fn fault_push_secret() {
 
 #[test]
 fn restart_on_same_port() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let port = emu.port();
         let mut ws = open(&emu, "t");
@@ -725,7 +728,7 @@ fn multipart(boundary: &str, file: &[u8], payload: &Value) -> Vec<u8> {
 
 #[test]
 fn rest_endpoints() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default().max_upload_bytes(4096));
         let port = emu.port();
         let mut ws = open(&emu, "t");
@@ -836,7 +839,7 @@ fn rest_endpoints() {
 
 #[test]
 fn nonce_mode() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default().require_nonce(true));
         let port = emu.port();
         let (ep, v) = socket_info(&emu, "t");
@@ -906,7 +909,7 @@ fn nonce_mode() {
 
 #[test]
 fn pipelined_throughput_and_wait_for() {
-    watchdog(|| {
+    limit::fail_after(LIMIT, || {
         let emu = start(EmulatorConfig::default());
         let (ep, _) = socket_info(&emu, "t");
         let mut ws = connect(&ep);
@@ -945,8 +948,8 @@ fn pipelined_throughput_and_wait_for() {
 
 #[test]
 fn tls_mode() {
-    watchdog(|| {
-        let Some((cert, key)) = common::localhost_certificate() else {
+    limit::fail_after(LIMIT, || {
+        let Some((cert, key)) = pki::localhost_certificate() else {
             return;
         };
         let emu = start(EmulatorConfig::default().tls(&cert, &key).unwrap());

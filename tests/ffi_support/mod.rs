@@ -3,7 +3,7 @@
 //! the rule for tools that may be missing (skip locally, fail on CI).
 #![allow(dead_code)]
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -121,7 +121,8 @@ impl Profile {
     fn cargo_build(self) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "--lib"]).current_dir(repo());
+        cmd.args(["build", "--quiet", "--lib", "--package", "flowai-socket"])
+            .current_dir(repo());
         match self {
             Profile::Debug => {}
             Profile::Release => {

@@ -20,15 +20,12 @@
 //! `fault_error`, `idle_error`; `scale_error` with `--clients`) says why; it is null when the
 //! phase succeeded or was not asked for.
 
-#[path = "bench_raw.rs"]
 mod raw;
-#[path = "bench_scale.rs"]
 mod scale;
-#[path = "bench_sys.rs"]
 mod sys;
 
 use super::target::TargetArgs;
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::protocol::{Hours, Metadata, Outbound, Profile};
 use flowai_socket::{Backoff, Client, Config, Event, Message, Originator};
 use scale::{ScaleEmulator, ScaleParams, ScaleServer};

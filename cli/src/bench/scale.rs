@@ -4,7 +4,7 @@
 //! process by default so that memory, threads and CPU of this process are the clients' alone.
 
 use super::sys::{self, Census, Samples};
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};

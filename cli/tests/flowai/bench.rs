@@ -1,11 +1,8 @@
 //! `flowai bench` end to end through the CLI: a small pipelined run under the emulator's
 //! drop fault (every message must be delivered, through the outbox) and a tiny scale run.
 //! Only the report's shape and the delivery counts are checked, never timings.
-//!
-//! Under `cargo test --features cli` the binary cargo built is used; under plain `cargo test`
-//! it is built first with `cargo build --features cli` (same target directory).
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::io::Read;
@@ -32,7 +29,7 @@ const FIELDS: &[&str] = &[
 
 /// Runs `flowai bench ARGS --json` under the watchdog; returns the last stdout line as JSON.
 fn bench(args: &[&str]) -> Value {
-    let mut child = Command::new(common::flowai_binary())
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowai"))
         .arg("bench")
         .args(args)
         .arg("--json")
@@ -173,7 +170,7 @@ fn tiny_scale_run_connects_and_delivers_from_every_client() {
 }
 
 /// `flowai bench` against an emulator started here (a "real server" to the CLI).
-fn bench_against(emulator: &flowai_socket::emulator::Emulator, args: &[&str]) -> Value {
+fn bench_against(emulator: &flowai_emulator::Emulator, args: &[&str]) -> Value {
     let url = emulator.base_url();
     let mut all = vec!["--base-url", url.as_str(), "--client-id", "bench-client"];
     all.extend_from_slice(args);
@@ -219,7 +216,7 @@ const RAW_FIELDS: &[&str] = &[
 
 #[test]
 fn a_failed_raw_baseline_is_reported_and_the_run_completes() {
-    common::watchdog(WATCHDOG, || {
+    common::fail_after(WATCHDOG, || {
         // A server that drops every connection after 300 frames: the raw loop has no
         // reconnect and breaks; the library delivers everything through its outbox.
         let emulator = common::emulator();
@@ -252,7 +249,7 @@ fn a_failed_raw_baseline_is_reported_and_the_run_completes() {
 
 #[test]
 fn every_failed_phase_is_reported_and_the_run_completes() {
-    common::watchdog(WATCHDOG, || {
+    common::fail_after(WATCHDOG, || {
         // socket.info refused (403, final): every phase fails at once.
         let emulator = common::emulator();
         emulator.faults().refuse_socket_info(403, u32::MAX);

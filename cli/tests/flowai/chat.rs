@@ -2,22 +2,16 @@
 //! the test: text, buttons and quick replies picked by number, an event, agent typing, an
 //! interruption, a new secret, the history, and `/quit`; the transcript is checked line by
 //! line, in order.
-//!
-//! The `flowai` binary needs the `cli` feature. Under `cargo test --features cli` cargo builds
-//! it and the test uses it; under plain `cargo test` the test builds it with
-//! `cargo build --features cli --bin flowai` (same target directory) and finds it from
-//! cargo's JSON messages. (`CARGO_BIN_EXE_flowai` is set even when the bin was not built
-//! because its required feature is off, so it is trusted only with the feature on.)
 
-mod common;
+use crate::common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long the conversation itself may take (the build of the binary is not counted).
+/// How long the conversation may take.
 const CONVERSATION_LIMIT: Duration = Duration::from_secs(60);
 
 struct Run {
@@ -113,7 +107,7 @@ this line is never read
 
 #[test]
 fn a_whole_conversation_through_flowai_chat() {
-    let binary = common::flowai_binary().to_path_buf();
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_flowai"));
     let emu = Emulator::start(EmulatorConfig::default()).unwrap();
     let base = emu.base_url();
     let args = [
@@ -207,7 +201,7 @@ fn a_whole_conversation_through_flowai_chat() {
 
 #[test]
 fn end_of_input_ends_the_chat_cleanly() {
-    let binary = common::flowai_binary().to_path_buf();
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_flowai"));
     let emu = Emulator::start(EmulatorConfig::default()).unwrap();
     let base = emu.base_url();
     let run = chat(
