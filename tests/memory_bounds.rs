@@ -11,6 +11,9 @@
 //!
 //! `FLOWAI_FLOOD_FRAMES` and `FLOWAI_SEND_ONLY_MESSAGES` change the sizes (the figures in the
 //! docs come from `FLOWAI_SEND_ONLY_MESSAGES=1000000` on a release build).
+//!
+//! A test binary of its own: the child is this binary run again for one test, so its RSS is
+//! that of a small program and nothing else's; the parent runs only the emulators.
 
 mod common;
 

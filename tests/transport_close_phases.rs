@@ -4,9 +4,9 @@
 //! with every thread the client started joined. A REST call in flight is interrupted too.
 //!
 //! One test, its scenarios one after the other: the thread check counts this process's
-//! `flowai-*` threads, so no other client may run meanwhile. A `flowai-dns` helper may
-//! outlive a client (a lookup cannot be interrupted; it holds nothing of the client, see
-//! the transport docs), so it is not counted.
+//! `flowai-*` threads, so no other client may run meanwhile (hence a test binary of its own).
+//! A `flowai-dns` helper may outlive a client (a lookup cannot be interrupted; it holds
+//! nothing of the client, see the transport docs), so it is not counted.
 
 mod common;
 

@@ -8,34 +8,32 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Wakes a connection's (or the acceptor's) `poll(2)`: a socket pair whose read end sits in
 /// the poll set. The emulator wakes rarely (a pushed frame, shutdown), so every wake is one
 /// byte and nothing coalesces them; the client has its own, leaner waker.
-pub(crate) struct WakePipe {
-    tx: UnixStream,
-    rx: UnixStream,
-}
+pub(crate) struct WakePipe(UnixStream, UnixStream); // (the end written, the end polled)
 
 impl WakePipe {
     pub(crate) fn new() -> std::io::Result<Self> {
-        let (tx, rx) = UnixStream::pair()?;
-        tx.set_nonblocking(true)?;
-        rx.set_nonblocking(true)?;
-        Ok(WakePipe { tx, rx })
+        let (write, read) = UnixStream::pair()?;
+        for end in [&write, &read] {
+            end.set_nonblocking(true)?;
+        }
+        Ok(WakePipe(write, read))
     }
 
     /// Wakes the poller. A full pipe already guarantees a wake-up, so a failed write loses
     /// nothing.
     pub(crate) fn wake(&self) {
-        let _ = (&self.tx).write(&[1]);
+        let _ = (&self.0).write(&[1]);
     }
 
     /// Empties the pipe: called by the poller before it looks for work.
     pub(crate) fn reset(&self) {
         let mut buf = [0u8; 64];
-        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        while matches!((&self.1).read(&mut buf), Ok(n) if n > 0) {}
     }
 
     /// The end to poll for reading.
     pub(crate) fn fd(&self) -> RawFd {
-        self.rx.as_raw_fd()
+        self.1.as_raw_fd()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Measurements (ignored by default; run in release):
 //!
 //! ```text
-//! cargo test --release --test c_bench -- --ignored --nocapture
+//! cargo test --release --test c -- --ignored bench:: --nocapture
 //! ```
 //!
 //! The C path (`examples-c/bench.c` linked to the release library) against the Rust path
@@ -9,9 +9,7 @@
 //! throughput (window of 1000 unacknowledged) and the p50 of send → wait_delivered. Then
 //! `examples-c/soak.c`: connect / 1000 sends / close, 100 times, RSS and thread count.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message, Originator};
 use std::process::Command;
@@ -89,7 +87,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[test]
 #[ignore = "measurement; run in release with --ignored --nocapture"]
 fn c_path_against_rust_path_and_soak() {
-    watchdog(Duration::from_secs(1800), "c_bench");
+    let _timer = exit_after(Duration::from_secs(1800), "c_bench");
     let dir = scratch("c-bench");
     let lib = copy_libraries(&dir);
     let bench = compile_c("bench", &lib, &dir, Link::Shared);

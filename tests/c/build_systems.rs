@@ -2,9 +2,7 @@
 //! example, and the C++ ones over `flowai.hpp`, against the freshly built shared and static
 //! libraries, and the generated `flowai.pc` works with pkg-config.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,7 +15,7 @@ fn has(prog: &str) -> bool {
 
 #[test]
 fn makefile_builds_shared_static_and_pkg_config() {
-    watchdog(Duration::from_secs(600), "c_build_systems make");
+    let _timer = exit_after(Duration::from_secs(600), "c_build_systems make");
     if !require_tool("make", "the examples-c Makefile") {
         return;
     }
@@ -34,15 +32,8 @@ fn makefile_builds_shared_static_and_pkg_config() {
         .arg("all");
     let out = run_with_deadline(make, Duration::from_secs(300));
     expect_success("make -C examples-c", &out);
-    let c = [
-        "quickstart",
-        "events",
-        "test_abi",
-        "soak",
-        "bench",
-        "close_in_callback",
-    ];
-    let cpp = ["quickstart-cpp", "test_cpp-cpp"];
+    let c = ["quickstart", "events", "soak", "bench"];
+    let cpp = ["quickstart-cpp"];
     for example in c.iter().chain(&cpp) {
         for link in ["shared", "static"] {
             let exe = build.join(format!("{example}-{link}"));
@@ -75,7 +66,7 @@ fn makefile_builds_shared_static_and_pkg_config() {
 
 #[test]
 fn cmake_builds_shared_and_static_when_available() {
-    watchdog(Duration::from_secs(600), "c_build_systems cmake");
+    let _timer = exit_after(Duration::from_secs(600), "c_build_systems cmake");
     if !has("cmake") {
         eprintln!("note: cmake not installed; CMakeLists.txt not exercised");
         return;
@@ -100,7 +91,7 @@ fn cmake_builds_shared_and_static_when_available() {
         "cmake --build",
         &run_with_deadline(compile, Duration::from_secs(300)),
     );
-    for example in ["quickstart", "quickstart-cpp", "test_cpp-cpp"] {
+    for example in ["quickstart", "quickstart-cpp"] {
         for link in ["shared", "static"] {
             let exe = build.join(format!("{example}-{link}"));
             assert!(exe.exists(), "{} was not built", exe.display());

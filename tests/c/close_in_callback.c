@@ -1,7 +1,7 @@
 /*
  * close_in_callback.c: flowai_client_close is prompt from any thread, including from inside
  * the event callback, and wakes every call blocked on the client with FLOWAI_CLOSED.
- * Run by tests/close_in_callback_c.rs against an emulator that holds acknowledgements back
+ * Run by tests/c/close_in_callback.rs against an emulator that holds acknowledgements back
  * (so a wait for delivery blocks for as long as its timeout), with FLOWAI_BASE_URL set.
  *
  *   1. The callback blocks in flowai_client_wait_delivered(..., UINT32_MAX); another thread

@@ -1,12 +1,10 @@
 //! `flowai_client_close` from C, from another thread while the event callback is blocked in
 //! `flowai_client_wait_delivered(…, UINT32_MAX)`, and from inside the callback while another
-//! thread is blocked so: `examples-c/close_in_callback.c`, compiled with the system C compiler
+//! thread is blocked so: `tests/c/close_in_callback.c`, compiled with the system C compiler
 //! and run against an emulator that holds every acknowledgement back for 30 s. Close must
 //! return within 50 ms and the blocked waits with `FLOWAI_CLOSED`.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use std::process::Command;
 use std::time::Duration;
@@ -30,7 +28,7 @@ fn ms_after(text: &str, line: &str, key: &str) -> f64 {
 
 #[test]
 fn c_close_wakes_a_blocked_callback_and_works_from_inside_it() {
-    watchdog(Duration::from_secs(300), "close_in_callback_c");
+    let _timer = exit_after(Duration::from_secs(300), "close_in_callback_c");
     let dir = scratch("close-in-callback");
     let lib = copy_libraries(&dir);
     let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
@@ -42,7 +40,7 @@ fn c_close_wakes_a_blocked_callback_and_works_from_inside_it() {
     std::fs::create_dir_all(&asan_dir).expect("asan dir");
     let mut flags = vec!["-std=c11", "-D_DEFAULT_SOURCE"];
     flags.extend(SANITIZE_FLAGS);
-    let src = repo().join("examples-c/close_in_callback.c");
+    let src = c_source("close_in_callback.c");
     let sanitized = compile_with(&src, &lib, &asan_dir, Link::Shared, "cc", &flags);
     assert_sanitized(&sanitized);
     for exe in [plain, sanitized] {

@@ -1,14 +1,12 @@
 //! The C++17 wrapper `include/flowai.hpp`: `examples-c/quickstart.cpp` (the C++ twin of
-//! `quickstart.c`) and `examples-c/test_cpp.cpp` (the wrapper's own checks: exceptions,
+//! `quickstart.c`) and `tests/c/test_cpp.cpp` (the wrapper's own checks: exceptions,
 //! move-only handles, durations, callbacks replaced, unregistered and closing their client
 //! from inside themselves, the log callback) compiled with `g++ -std=c++17 -Wall -Wextra
 //! -Werror -fsanitize=address,undefined` against the release library and run against the
 //! emulator with every sanitizer report fatal. Also: the header links into several
 //! translation units of one program, and it wraps every function of `flowai.h`.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,22 +16,23 @@ use std::time::Duration;
 const CXX_FLAGS: &[&str] = &["-std=c++17", "-Wpedantic", "-Wshadow", "-Wconversion"];
 
 fn cpp_source(name: &str) -> PathBuf {
-    repo().join("examples-c").join(format!("{name}.cpp"))
+    c_source(&format!("{name}.cpp"))
 }
 
-/// The start of every test here: a watchdog, g++ (or a skip, except on CI), a scratch
-/// directory and a copy of the release library. `None` when g++ is missing.
-fn prepare(name: &'static str) -> Option<(Scratch, PathBuf)> {
-    watchdog(Duration::from_secs(600), name);
+/// The start of every test here: a time limit (keep the timer for the whole test), g++ (or a
+/// skip, except on CI), a scratch directory and a copy of the release library. `None` when
+/// g++ is missing.
+fn prepare(name: &'static str) -> Option<(ExitTimer, Scratch, PathBuf)> {
+    let timer = exit_after(Duration::from_secs(600), name);
     if !require_tool("g++", "the C++ wrapper tests") {
         return None;
     }
     let dir = scratch(name);
     let lib = copy_libraries_of(&dir, Profile::Release);
-    Some((dir, lib))
+    Some((timer, dir, lib))
 }
 
-/// Compiles `examples-c/<name>.cpp` with g++, the strict flags and ASan + UBSan, into `dir`.
+/// Compiles `<name>.cpp` ([`c_source`]) with g++, the strict flags and ASan + UBSan, into `dir`.
 fn compile_sanitized(name: &str, lib: &Path, dir: &Path, link: Link) -> PathBuf {
     let flags: Vec<&str> = CXX_FLAGS.iter().chain(SANITIZE_FLAGS).copied().collect();
     let exe = compile_with(&cpp_source(name), lib, dir, link, "g++", &flags);
@@ -60,7 +59,7 @@ fn run_clean(exe: &Path, base_url: &str) -> String {
 
 #[test]
 fn cpp_programs_run_clean_under_asan_and_ubsan() {
-    let Some((dir, lib)) = prepare("cpp-wrapper") else {
+    let Some((_timer, dir, lib)) = prepare("cpp-wrapper") else {
         return;
     };
     let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
@@ -100,7 +99,7 @@ fn cpp_programs_run_clean_under_asan_and_ubsan() {
 
 #[test]
 fn cpp_header_links_into_several_translation_units() {
-    let Some((dir, lib)) = prepare("cpp-units") else {
+    let Some((_timer, dir, lib)) = prepare("cpp-units") else {
         return;
     };
     // A function defined in the header without `inline` would be defined twice here.

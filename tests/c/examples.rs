@@ -4,9 +4,7 @@
 //! (compiled only); then all of them, `bench.c` included, under valgrind against the debug
 //! and the release library. The header also compiles as C++.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use std::process::Command;
 use std::time::Duration;
@@ -24,7 +22,7 @@ fn run_example(exe: &std::path::Path, base_url: &str, extra: &[(&str, &str)]) ->
 
 #[test]
 fn c_examples_build_and_run_against_the_emulator() {
-    watchdog(Duration::from_secs(600), "c_examples");
+    let _timer = exit_after(Duration::from_secs(600), "c_examples");
     let dir = scratch("c-examples");
     let lib = copy_libraries(&dir);
     let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
@@ -69,10 +67,10 @@ fn c_examples_build_and_run_against_the_emulator() {
 
 /// Every example under valgrind (with the shipped `examples-c/flowai.supp`), linked against
 /// the debug and the release library: zero errors, zero definite leaks. test_abi has its
-/// own valgrind test (tests/c_abi.rs).
+/// own valgrind test (tests/c/abi.rs).
 #[test]
 fn c_examples_are_valgrind_clean_with_debug_and_release_libraries() {
-    watchdog(Duration::from_secs(600), "c_examples valgrind");
+    let _timer = exit_after(Duration::from_secs(600), "c_examples valgrind");
     if !require_tool("valgrind", "the valgrind runs of the C examples") {
         return;
     }
@@ -89,7 +87,12 @@ fn c_examples_are_valgrind_clean_with_debug_and_release_libraries() {
                     let exe = compile_c(run.program, lib, out, link);
                     let log = exe.with_extension("valgrind.log");
                     let what = format!("{} ({profile:?})", run.program);
-                    run_program(ffi_support::valgrind(&exe, &log), run, base_url, Some(&log));
+                    run_program(
+                        crate::support::valgrind(&exe, &log),
+                        run,
+                        base_url,
+                        Some(&log),
+                    );
                     format!("{what}: valgrind {}", assert_valgrind_clean(&log, &what))
                 })
                 .collect()
@@ -99,7 +102,7 @@ fn c_examples_are_valgrind_clean_with_debug_and_release_libraries() {
 
 #[test]
 fn c_examples_start_no_server_and_explain_the_environment() {
-    watchdog(Duration::from_secs(300), "c_examples usage");
+    let _timer = exit_after(Duration::from_secs(300), "c_examples usage");
     let dir = scratch("c-examples-usage");
     let lib = copy_libraries(&dir);
     let quickstart = compile_c("quickstart", &lib, &dir, Link::Shared);

@@ -1,4 +1,4 @@
-//! Every C program of `examples-c` (test_abi and the examples) compiled with
+//! Every C program (`tests/c/test_abi.c` and the examples of `examples-c`) compiled with
 //! AddressSanitizer + UndefinedBehaviorSanitizer (`-fsanitize=address,undefined`, any report
 //! fatal, leaks checked at exit) and run against the emulator, linked against the debug and
 //! the release library, and against a debug library whose Rust code is itself compiled with
@@ -6,9 +6,7 @@
 //! does). A self-check first proves that the sanitizers really run: a heap overflow into a
 //! string the library allocated, a signed overflow and a leak must each fail their program.
 
-mod ffi_support;
-
-use ffi_support::*;
+use crate::support::*;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -97,7 +95,7 @@ fn run_all_sanitized(
         if link == Link::Static && run.program != "test_abi" {
             continue; // the static link is a different build of the library, not of the examples
         }
-        let src = repo().join("examples-c").join(format!("{}.c", run.program));
+        let src = c_source(&format!("{}.c", run.program));
         let exe = compile_with(&src, lib, dir, link, "cc", &flags);
         assert_sanitized(&exe);
         let mut cmd = Command::new(&exe);
@@ -111,7 +109,7 @@ fn run_all_sanitized(
 
 #[test]
 fn sanitizers_report_a_heap_overflow_undefined_behaviour_and_a_leak() {
-    watchdog(Duration::from_secs(300), "c_sanitizers self-check");
+    let _timer = exit_after(Duration::from_secs(300), "c_sanitizers self-check");
     let dir = scratch("c-sanitizers-faults");
     let lib = copy_libraries(&dir);
     let Some(exe) = compile_faults(&dir, &lib) else {
@@ -151,17 +149,15 @@ fn sanitizers_report_a_heap_overflow_undefined_behaviour_and_a_leak() {
 
 #[test]
 fn c_programs_are_clean_under_asan_and_ubsan_with_debug_and_release_libraries() {
-    watchdog(Duration::from_secs(600), "c_sanitizers");
+    let _timer = exit_after(Duration::from_secs(600), "c_sanitizers");
     let dir = scratch("c-sanitizers");
     if compile_faults(&dir, &copy_libraries(&dir)).is_none() {
         return;
     }
-    let profiles = [Profile::Debug, Profile::Release];
-    let links = [Link::Shared, Link::Static];
     per_build(
         &dir,
-        &profiles,
-        &links,
+        &DEBUG_AND_RELEASE,
+        &SHARED_AND_STATIC,
         |profile, link, lib, out, base_url| {
             run_all_sanitized(lib, out, link, base_url, &format!("{profile:?}"))
         },
@@ -173,7 +169,7 @@ fn c_programs_are_clean_under_asan_and_ubsan_with_debug_and_release_libraries() 
 /// `__asan_*` calls).
 #[test]
 fn c_programs_are_clean_with_the_rust_code_compiled_with_asan() {
-    watchdog(Duration::from_secs(900), "c_sanitizers rust asan");
+    let _timer = exit_after(Duration::from_secs(900), "c_sanitizers rust asan");
     let dir = scratch("c-sanitizers-rust-asan");
     if compile_faults(&dir, &copy_libraries(&dir)).is_none() {
         return;

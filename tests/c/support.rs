@@ -1,20 +1,35 @@
 //! Helpers for the tests of the C ABI and the Python wrapper: the freshly built libraries,
-//! compiling C with the system compiler, running programs under a deadline, a watchdog, and
-//! the rule for tools that may be missing (skip locally, fail on CI).
-#![allow(dead_code)]
+//! compiling C with the system compiler, running programs under a deadline, a process-wide
+//! time limit ([`exit_after`]), and the rule for tools that may be missing (skip locally,
+//! fail on CI).
+#![allow(dead_code)] // the Python tests include this file and use a part of it
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Kills the whole test process when it is still running after `limit`: a hang fails.
-pub fn watchdog(limit: Duration, name: &'static str) {
+/// Exits the whole test process (status 101) if it is still running `limit` after this call
+/// and the returned timer has not been dropped: a hang in C code, a child program or a
+/// nested build fails the run instead of blocking CI (no thread can be interrupted there,
+/// so this cannot fail just the one test). Keep the timer alive for the whole test:
+/// `let _timer = exit_after(...)`; dropping it disarms it, so the other tests of the same
+/// binary run on.
+#[must_use = "the timer is disarmed as soon as it is dropped"]
+pub fn exit_after(limit: Duration, name: &'static str) -> ExitTimer {
+    let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("watchdog: {name} still running after {limit:?}; failing");
-        std::process::exit(101);
+        if disarmed.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("{name} still running after {limit:?}: exiting the test process");
+            std::process::exit(101);
+        }
     });
+    ExitTimer { _disarm: disarm }
+}
+
+/// The armed timer of [`exit_after`]; dropping it disarms it.
+pub struct ExitTimer {
+    _disarm: std::sync::mpsc::Sender<()>,
 }
 
 /// The repository root.
@@ -220,30 +235,31 @@ fn copy_libraries_to(profile: Profile, lib: &Path) -> PathBuf {
     lib.to_path_buf()
 }
 
-/// Runs `job` for every build (each profile with each link) against one emulator, a
-/// thread per profile (valgrind and the sanitized programs are bound by one core each): the
-/// job gets the profile's libraries copied into `dir`, an empty output directory
-/// `dir/<profile>/<link>` and the emulator's base URL. Prints the lines the jobs return,
-/// profile by profile; a panic in a job fails the caller.
+/// Runs `job` for every build (each profile with each link), a thread and an emulator per
+/// profile (valgrind and the sanitized programs are bound by one core each; the programs use
+/// the same thread ids, so two running at once against one emulator would see each other's
+/// replies): the job gets the profile's libraries copied into `dir`, an empty output
+/// directory `dir/<profile>/<link>` and the emulator's base URL. Prints the lines the jobs
+/// return, profile by profile; a panic in a job fails the caller.
 pub fn per_build<F>(dir: &Path, profiles: &[Profile], links: &[Link], job: F)
 where
     F: Fn(Profile, Link, &Path, &Path, &str) -> Vec<String> + Sync,
 {
-    let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
-    let base_url = emulator.base_url();
-    let (job, base_url) = (&job, base_url.as_str());
+    let job = &job;
     let lines: Vec<Vec<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = profiles
             .iter()
             .map(|&profile| {
                 s.spawn(move || {
+                    let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
                     let lib = copy_libraries_of(dir, profile);
                     let mut lines = Vec::new();
                     for &link in links {
                         let out = dir.join(profile.name()).join(format!("{link:?}"));
                         std::fs::create_dir_all(&out).expect("output dir");
-                        lines.extend(job(profile, link, &lib, &out, base_url));
+                        lines.extend(job(profile, link, &lib, &out, &emulator.base_url()));
                     }
+                    emulator.stop();
                     lines
                 })
             })
@@ -253,11 +269,16 @@ where
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    emulator.stop();
     for line in lines.iter().flatten() {
         eprintln!("{line}");
     }
 }
+
+/// The two profiles C users link: every C program is checked against both.
+pub const DEBUG_AND_RELEASE: [Profile; 2] = [Profile::Debug, Profile::Release];
+
+/// Both ways to link the library.
+pub const SHARED_AND_STATIC: [Link; 2] = [Link::Shared, Link::Static];
 
 /// How a C program links the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,10 +302,23 @@ pub const STATIC_DEPS: &[&str] = &[
     "-lc",
 ];
 
-/// Compiles `examples-c/<name>.c` with the system `cc` against the library in `lib`
-/// (strict warnings), into `dir/<name>-<link>`. Panics with the compiler output on failure.
+/// The source of a C or C++ program by file name: the test programs (`test_abi.c`,
+/// `close_in_callback.c`, `test_cpp.cpp`) live here in `tests/c/`, the examples users read
+/// in `examples-c/`.
+pub fn c_source(file: &str) -> PathBuf {
+    let test_program = repo().join("tests/c").join(file);
+    if test_program.exists() {
+        test_program
+    } else {
+        repo().join("examples-c").join(file)
+    }
+}
+
+/// Compiles the C program `name` ([`c_source`]) with the system `cc` against the library in
+/// `lib` (strict warnings), into `dir/<name>-<link>`. Panics with the compiler output on
+/// failure.
 pub fn compile_c(name: &str, lib: &Path, dir: &Path, link: Link) -> PathBuf {
-    let src = repo().join("examples-c").join(format!("{name}.c"));
+    let src = c_source(&format!("{name}.c"));
     compile_with(
         &src,
         lib,
@@ -468,11 +502,11 @@ pub fn assert_valgrind_clean(log: &Path, what: &str) -> String {
         .to_string()
 }
 
-/// A short run of one C program of `examples-c` against a server: its settings and a line
-/// its output must contain.
+/// A short run of one C program (an example or `test_abi`) against a server: its settings
+/// and a line its output must contain.
 #[derive(Debug)]
 pub struct ProgramRun {
-    /// `examples-c/<program>.c`.
+    /// `<program>.c` ([`c_source`]).
     pub program: &'static str,
     /// Environment for a run of a few seconds, even under valgrind.
     pub env: &'static [(&'static str, &'static str)],
@@ -480,7 +514,7 @@ pub struct ProgramRun {
     pub expect: &'static str,
 }
 
-/// Every C program of `examples-c`, each set up for a short run: the sanitizer and valgrind
+/// Every C program (`test_abi` and the examples), each set up for a short run: the sanitizer and valgrind
 /// tests run all of them. (The soak's RSS limit is lifted: valgrind and ASan's quarantine
 /// change RSS; its thread count is still checked.)
 pub const SHORT_RUNS: &[ProgramRun] = &[

@@ -4,7 +4,7 @@
  * setters validate, durations convert. With FLOWAI_BASE_URL (the emulator in the tests): a
  * client's life through the wrapper (send, wait, recv, the REST calls, callbacks registered,
  * replaced and unregistered from inside themselves, the log callback, move, close, use after
- * close). Run under AddressSanitizer + UndefinedBehaviorSanitizer by tests/cpp_wrapper.rs.
+ * close). Run under AddressSanitizer + UndefinedBehaviorSanitizer by tests/c/cpp_wrapper.rs.
  *
  * Prints "test_cpp: N checks passed" and exits 0, or names each failed check and exits 1.
  */

@@ -1,7 +1,7 @@
 //! Empty clientId or threadId, in the config or in a message, and invalid JSON messages are
 //! refused with a clear error before anything is sent.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Config, Error, Message};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `close()` is prompt whatever the keepalive interval, idempotent, and wakes callers blocked
 //! in `recv` or `wait_delivered`; calls after it fail with `AlreadyClosed`.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Error, Message};
 use std::sync::Arc;

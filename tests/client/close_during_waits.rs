@@ -1,7 +1,7 @@
 //! `close()` during a reconnect backoff and during a blocked `wait_delivered` returns within
 //! 50 ms.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Backoff, Client, Event, Message};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! returns within 50 ms. The emulator holds acknowledgements back, so a wait for delivery
 //! blocks for as long as its timeout.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::Emulator;
 use flowai_socket::{Client, Dispatcher, Error, Message};

@@ -1,7 +1,7 @@
 //! What the client sends to `socket.info` (query and `x-flowai-*` headers) and that the
 //! WebSocket URL it gets is single use.
 
-mod common;
+use crate::common;
 
 use flowai_socket::handshake::{connect_websocket, fetch_socket_info, RequestIds, Transport};
 use flowai_socket::{Client, Error, Event};

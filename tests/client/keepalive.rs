@@ -1,7 +1,7 @@
 //! Keepalive: pings at the configured interval are seen by the emulator and keep an idle
 //! connection open; with keepalive off the emulator closes an idle connection.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Event};

@@ -3,7 +3,7 @@
 //! they were (`Event::Overflow`); the outbox can be turned off for at-most-once delivery,
 //! which reports lost messages.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Error, Event, Message};

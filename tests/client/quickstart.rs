@@ -1,7 +1,7 @@
 //! The README's first command: `cargo run --example quickstart` with no FLOWAI_CLIENT_ID
 //! starts the embedded emulator, sends the seed message, prints the ack and the reply, exits 0.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

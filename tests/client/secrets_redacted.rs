@@ -6,7 +6,7 @@
 //! message, event and error type is formatted with `{:?}` and `{}`. None of the text may
 //! contain a secret, the one-time token or a single-use WebSocket URL.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::ffi::log::{flowai_log_level, flowai_set_log_callback};

@@ -1,7 +1,7 @@
 //! Many sends in flight: every traceId is acknowledged exactly once and matched; assigned
 //! traceIds are unique and increasing; a caller's own traceId is kept.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Event, Message, TraceId};
 use std::collections::HashSet;

@@ -3,7 +3,7 @@
 //! is accounted for by `Event::Overflow`, and the dead-peer check keeps working while the
 //! queue is full.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Event, Message};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! no `type`, wrong field types, binary frames, a frame over the size limit, and a server that
 //! closes in the middle of a frame.
 
-mod common;
+use crate::common;
 
 use common::scripted::{Scripted, Step};
 use flowai_socket::{Client, Config, Event};

@@ -1,6 +1,6 @@
 //! `socket.info` answers that are not a usable endpoint: each a clear, classified error.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Error};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! A black-holed server (connection open, nothing answered) is detected within the pong
 //! timeout plus a second, and a reconnect follows.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Event};
 use std::time::{Duration, Instant};

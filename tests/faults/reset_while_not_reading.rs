@@ -2,7 +2,7 @@
 //! not spin: the I/O thread reads on (counting what the queue cannot hold), sees the reset at
 //! once, and the user finds the events in order, the count of the rest, and the end.
 
-mod common;
+use crate::common;
 
 use common::scripted::{Scripted, Step};
 use flowai_socket::{Client, Config, Event};

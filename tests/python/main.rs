@@ -8,14 +8,16 @@
 //! (under cargo's `CARGO_TARGET_TMPDIR`, replaced by the next run). Without python3 or its
 //! venv module the tests fail on CI and are skipped with a note elsewhere.
 
-mod ffi_support;
+// The helpers of the C tests: the libraries' build, tools that may be missing, deadlines.
+#[path = "../c/support.rs"]
+mod support;
 
-use ffi_support::*;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use support::*;
 
 /// The built wheel and the venv it is installed in.
 struct Installed {
@@ -60,11 +62,11 @@ fn installed() -> Option<&'static Installed> {
     INSTALLED.get_or_init(install).as_ref()
 }
 
-/// Starts a test of this file: its watchdog (long enough for a first build of the library),
-/// then the shared wheel and venv.
-fn package(test: &'static str) -> Option<&'static Installed> {
-    watchdog(Duration::from_secs(1200), test);
-    installed()
+/// Starts a test of this file: its time limit (long enough for a first build of the
+/// library; keep the timer for the whole test), then the shared wheel and venv.
+fn package(test: &'static str) -> Option<(ExitTimer, &'static Installed)> {
+    let timer = exit_after(Duration::from_secs(1200), test);
+    installed().map(|installed| (timer, installed))
 }
 
 fn install() -> Option<Installed> {
@@ -150,7 +152,7 @@ fn install() -> Option<Installed> {
 
 #[test]
 fn the_wheel_is_one_py3_platform_wheel_with_the_stripped_library() {
-    let Some(installed) = package("python_package: wheel") else {
+    let Some((_timer, installed)) = package("python_package: wheel") else {
         return;
     };
     let name = installed.wheel.file_name().unwrap().to_string_lossy();
@@ -211,7 +213,7 @@ fn readelf(args: &[&str], file: &Path) -> String {
 
 #[test]
 fn the_installed_package_imports_and_runs_the_example() {
-    let Some(installed) = package("python_package: example") else {
+    let Some((_timer, installed)) = package("python_package: example") else {
         return;
     };
     let mut import = installed.python();
@@ -245,7 +247,7 @@ fn the_installed_package_imports_and_runs_the_example() {
 
 #[test]
 fn the_pytest_suite_passes_against_the_installed_wheel() {
-    let Some(installed) = package("python_package: pytest") else {
+    let Some((_timer, installed)) = package("python_package: pytest") else {
         return;
     };
     let emulator = Emulator::start(EmulatorConfig::default()).expect("emulator");
@@ -268,7 +270,7 @@ fn the_pytest_suite_passes_against_the_installed_wheel() {
 
 #[test]
 fn the_package_and_its_users_type_check_with_mypy_strict() {
-    let Some(installed) = package("python_package: mypy") else {
+    let Some((_timer, installed)) = package("python_package: mypy") else {
         return;
     };
     let cache = installed.dir.join("mypy-cache");

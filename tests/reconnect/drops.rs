@@ -1,7 +1,7 @@
 //! 10,000 messages pipelined while the emulator drops the connection every 1,000 frames:
 //! every traceId is acknowledged, in send order per thread, none lost; duplicates counted.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Event, Message, TraceId};
 use std::collections::{HashMap, HashSet};

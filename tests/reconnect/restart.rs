@@ -1,7 +1,7 @@
 //! The emulator is stopped and restarted on the same port in the middle of a stream: the
 //! client reconnects with the same sessionId and finishes.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Event, Message};

@@ -2,7 +2,7 @@
 //! backoffs; 401 gives up at once with a final error and no further attempt;
 //! `max_attempts` is one limit for the first connect and for reconnects.
 
-mod common;
+use crate::common;
 
 use flowai_socket::{Client, Event};
 use std::time::Duration;

@@ -3,7 +3,8 @@
 //! state file continues the same thread, session and secret, explicit ids win over the file,
 //! and a bad state file is a clear `Error::Config` that leaves the file alone.
 
-mod common;
+use crate::common;
+use crate::until;
 
 use base64::Engine;
 use flowai_emulator::{Emulator, EmulatorConfig};
@@ -11,16 +12,6 @@ use flowai_socket::state_file::SavedState;
 use flowai_socket::{Client, Config, Error, Event, Message, SessionPolicy};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(30), f)
-}
-
-/// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    common::wait_event(client, Duration::from_secs(10), pred)
-}
 
 fn is_hex32(s: &str) -> bool {
     s.len() == 32
@@ -74,7 +65,7 @@ fn converse(c: &Client, text: &str) {
 
 #[test]
 fn default_ids_are_made_like_the_sdk() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let client_id = base64::engine::general_purpose::STANDARD.encode("project-1|channel-9");
         let c = Client::connect(Config::new(&client_id).base_url(emu.base_url())).unwrap();
@@ -100,7 +91,7 @@ fn default_ids_are_made_like_the_sdk() {
 
 #[test]
 fn the_session_id_is_kept_across_reconnects() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = Client::connect(Config::new(CLIENT_ID).base_url(emu.base_url())).unwrap();
         let session = c.session_id().to_string();
@@ -126,7 +117,7 @@ fn the_session_id_is_kept_across_reconnects() {
 
 #[test]
 fn a_restart_with_the_state_file_continues_the_conversation() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default().require_nonce(true)).unwrap();
         let dir = TempDir::new();
         let state = dir.file("flowai-state.json");
@@ -164,7 +155,7 @@ fn a_restart_with_the_state_file_continues_the_conversation() {
 
 #[test]
 fn a_new_secret_is_saved_when_it_arrives() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default().require_nonce(true)).unwrap();
         let dir = TempDir::new();
         let state = dir.file("state.json");
@@ -185,7 +176,7 @@ fn a_new_secret_is_saved_when_it_arrives() {
 
 #[test]
 fn explicit_ids_win_over_the_state_file() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let dir = TempDir::new();
         let state = dir.file("state.json");
@@ -222,7 +213,7 @@ fn explicit_ids_win_over_the_state_file() {
 
 #[test]
 fn a_bad_state_file_is_a_clear_config_error() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let dir = TempDir::new();
         let state = dir.file("state.json");

@@ -3,21 +3,12 @@
 //! refused with an `error` frame, `secret.generated` is adopted for the next send, and each
 //! threadId has its own secret.
 
-mod common;
+use crate::common;
+use crate::until;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
 use std::time::Duration;
-
-/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(30), f)
-}
-
-/// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    common::wait_event(client, Duration::from_secs(10), pred)
-}
 
 fn is_reply(e: &Event) -> bool {
     matches!(e, Event::Reply(_))
@@ -46,7 +37,7 @@ fn reply_text(e: &Event) -> String {
 
 #[test]
 fn without_nonce_mode_no_secret_is_sent_and_messages_pass() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "plain");
         assert_eq!(c.secret("plain"), None);
@@ -62,7 +53,7 @@ fn without_nonce_mode_no_secret_is_sent_and_messages_pass() {
 
 #[test]
 fn the_secret_from_socket_info_is_sent_as_the_nonce() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = nonce_emulator();
         let c = client(&emu, "jane");
         let secret = c.secret("jane").expect("socket.info gave no secret");
@@ -77,7 +68,7 @@ fn the_secret_from_socket_info_is_sent_as_the_nonce() {
 
 #[test]
 fn a_wrong_or_missing_nonce_is_refused_and_the_connection_stays() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = nonce_emulator();
         let c = client(&emu, "jane");
         let mut wrong = Message::text("hi");
@@ -103,7 +94,7 @@ fn a_wrong_or_missing_nonce_is_refused_and_the_connection_stays() {
 
 #[test]
 fn secret_generated_is_adopted_for_the_next_send() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = nonce_emulator();
         let c = client(&emu, "jane");
         let first = c.secret("jane").unwrap();
@@ -146,7 +137,7 @@ fn secret_generated_is_adopted_for_the_next_send() {
 
 #[test]
 fn each_thread_gets_its_own_secret() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = nonce_emulator();
         let a = client(&emu, "thread-a");
         let b = client(&emu, "thread-b");
@@ -164,7 +155,7 @@ fn each_thread_gets_its_own_secret() {
 
 #[test]
 fn socket_info_carries_the_known_secret_on_reconnect() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = nonce_emulator();
         let c = client(&emu, "jane");
         let secret = c.secret("jane").unwrap();

@@ -1,16 +1,11 @@
 //! `thread.noticed` (throttled like the SDK: one per thread per 5 s unless `instantly`) and
 //! `activity.user.typing`, as the emulator sees them.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Originator};
 use std::time::Duration;
-
-/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(30), f)
-}
 
 fn client(emu: &Emulator) -> Client {
     Client::connect(
@@ -23,7 +18,7 @@ fn client(emu: &Emulator) -> Client {
 
 #[test]
 fn noticed_is_throttled_per_thread_unless_instantly() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu);
         assert!(c.noticed("", false).unwrap(), "the first notice goes out");
@@ -56,7 +51,7 @@ fn noticed_is_throttled_per_thread_unless_instantly() {
 
 #[test]
 fn user_typing_reaches_the_server() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu);
         c.user_typing(None).unwrap();
@@ -74,7 +69,7 @@ fn user_typing_reaches_the_server() {
 
 #[test]
 fn noticed_and_typing_after_close_fail() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu);
         c.close().unwrap();

@@ -1,20 +1,15 @@
 //! The `origin` option (WebSocket `Origin` header) and the one-time token `ott`
 //! (`x-flowai-ott` on `socket.info`), as the emulator sees them.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config};
 use std::time::Duration;
 
-/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(30), f)
-}
-
 #[test]
 fn origin_and_ott_are_sent() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let cfg = Config::new("origin-test")
             .base_url(emu.base_url())
@@ -31,7 +26,7 @@ fn origin_and_ott_are_sent() {
 
 #[test]
 fn without_them_nothing_is_sent() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let _c = Client::connect(Config::new("origin-test").base_url(emu.base_url())).unwrap();
         assert_eq!(emu.last_origin(), None);
@@ -43,7 +38,7 @@ fn without_them_nothing_is_sent() {
 
 #[test]
 fn an_origin_that_is_not_a_header_value_is_a_config_error() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let cfg = Config::new("origin-test")
             .base_url(emu.base_url())

@@ -2,23 +2,14 @@
 //! and `thread.upload` (multipart, streamed, 413 as a clear "too large" error), with the
 //! `x-flowai-*` headers and the secret in nonce mode.
 
-mod common;
+use crate::common;
+use crate::until;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Error, Event, Message};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Runs `f` under the shared watchdog: a hang fails the test after 60 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(60), f)
-}
-
-/// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    common::wait_event(client, Duration::from_secs(10), pred)
-}
 
 fn client(emu: &Emulator, thread: &str) -> Client {
     Client::connect(
@@ -67,7 +58,7 @@ impl Drop for TempFile {
 
 #[test]
 fn history_lists_the_conversation() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         assert!(c.history("").unwrap().entries.is_empty());
@@ -95,7 +86,7 @@ fn history_lists_the_conversation() {
 
 #[test]
 fn unnoticed_until_the_thread_is_noticed() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         assert!(!c.unnoticed("").unwrap());
@@ -109,7 +100,7 @@ fn unnoticed_until_the_thread_is_noticed() {
 
 #[test]
 fn merge_posts_the_ids() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         let before = emu.stats().rest_requests;
@@ -124,7 +115,7 @@ fn merge_posts_the_ids() {
 
 #[test]
 fn upload_sends_the_file_and_the_message() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         let file = TempFile::new("note.txt", 1234);
@@ -160,7 +151,7 @@ fn upload_sends_the_file_and_the_message() {
 
 #[test]
 fn upload_over_the_limit_is_a_clear_too_large_error() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default().max_upload_bytes(1 << 20)).unwrap();
         let c = client(&emu, "jane");
         let file = TempFile::new("big.bin", 2 << 20);
@@ -182,7 +173,7 @@ fn upload_over_the_limit_is_a_clear_too_large_error() {
 
 #[test]
 fn upload_streams_a_5_mib_file() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default().max_upload_bytes(8 << 20)).unwrap();
         let c = client(&emu, "jane");
         let file = TempFile::new("video.mp4", 5 << 20);
@@ -200,7 +191,7 @@ fn upload_streams_a_5_mib_file() {
 
 #[test]
 fn upload_of_a_missing_file_is_an_io_error() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         let err = c
@@ -216,7 +207,7 @@ fn upload_of_a_missing_file_is_an_io_error() {
 
 #[test]
 fn rest_calls_carry_the_secret_in_nonce_mode() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default().require_nonce(true)).unwrap();
         let jane = client(&emu, "jane");
         let other = client(&emu, "other");
@@ -235,7 +226,7 @@ fn rest_calls_carry_the_secret_in_nonce_mode() {
 
 #[test]
 fn rest_calls_after_close_fail_as_already_closed() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(60), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = client(&emu, "jane");
         c.close().unwrap();

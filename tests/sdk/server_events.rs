@@ -3,21 +3,12 @@
 //! agent.typing, interruption.occurred, secret.generated, error, a frame that is not JSON, and
 //! the connection events (connected, disconnected, reconnecting, not delivered, closed).
 
-mod common;
+use crate::common;
+use crate::until;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
 use std::time::Duration;
-
-/// Runs `f` under the shared watchdog: a hang fails the test after 30 s.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    common::fail_after(Duration::from_secs(30), f)
-}
-
-/// Receives until an event matches (10 s at most); returns it and the events before it.
-fn until(client: &Client, _what: &str, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
-    common::wait_event(client, Duration::from_secs(10), pred)
-}
 
 fn named(name: &'static str) -> impl Fn(&Event) -> bool {
     move |e| e.name() == name
@@ -32,7 +23,7 @@ fn connect(emu: &Emulator, cfg: impl FnOnce(Config) -> Config) -> Client {
 
 #[test]
 fn delivered_and_reply_in_both_namings() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c);
         until(&c, "connected", named("connected"));
@@ -61,7 +52,7 @@ fn delivered_and_reply_in_both_namings() {
 
 #[test]
 fn typing_interruption_and_secret() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c);
         c.send(Message::text("typing")).unwrap();
@@ -85,7 +76,7 @@ fn typing_interruption_and_secret() {
 
 #[test]
 fn a_refused_frame_is_a_server_error_event() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default().require_nonce(true)).unwrap();
         let c = connect(&emu, |c| c);
         let mut m = Message::text("hi");
@@ -102,7 +93,7 @@ fn a_refused_frame_is_a_server_error_event() {
 
 #[test]
 fn a_frame_that_is_not_json_is_a_protocol_error_and_the_rest_goes_on() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c);
         emu.faults().garbage_frames(2);
@@ -119,7 +110,7 @@ fn a_frame_that_is_not_json_is_a_protocol_error_and_the_rest_goes_on() {
 
 #[test]
 fn disconnect_reconnect_and_connected_again() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c);
         until(&c, "connected", named("connected"));
@@ -139,7 +130,7 @@ fn disconnect_reconnect_and_connected_again() {
 
 #[test]
 fn not_delivered_when_the_outbox_is_off() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c.outbox(false));
         emu.faults().drop_after_frames(1);
@@ -153,7 +144,7 @@ fn not_delivered_when_the_outbox_is_off() {
 
 #[test]
 fn closed_when_the_connection_is_lost_and_reconnect_is_off() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c.reconnect(false));
         emu.faults().drop_after_frames(1);
@@ -173,7 +164,7 @@ fn closed_when_the_connection_is_lost_and_reconnect_is_off() {
 
 #[test]
 fn a_frame_of_an_unknown_type_is_handed_over_whole() {
-    watchdog(|| {
+    common::fail_after(Duration::from_secs(30), || {
         let emu = Emulator::start(EmulatorConfig::default()).unwrap();
         let c = connect(&emu, |c| c);
         until(&c, "connected", named("connected"));

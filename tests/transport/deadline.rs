@@ -3,7 +3,7 @@
 //! answer) or a resolver that hangs cannot stretch it; each ends in a retryable timeout soon
 //! after the limit.
 
-mod common;
+use crate::common;
 
 use common::servers::{self, Answer, Front};
 use flowai_socket::{Backoff, Client, Config, Error};

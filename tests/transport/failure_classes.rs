@@ -3,7 +3,7 @@
 //! is trusted; a TLS handshake that the network breaks (EOF, reset) is retryable, and a
 //! reconnect retries it until the server is back, then delivers what was queued.
 
-mod common;
+use crate::common;
 
 use common::servers::{self, Answer, Front};
 use flowai_emulator::{Emulator, EmulatorConfig};

@@ -4,7 +4,7 @@
 //! refused; an `http://` base URL is accepted only for this machine. `allow_insecure(true)`
 //! lifts the last two.
 
-mod common;
+use crate::common;
 
 use common::servers::{self, Answer, Front};
 use flowai_socket::{Client, Config, Error, Event};

@@ -4,7 +4,7 @@
 //! ends the client like a final error (`Event::Closed` naming the panic, blocked calls
 //! released, `send` refused).
 
-mod common;
+use crate::common;
 
 use common::servers::{self, Answer, Front};
 use flowai_socket::{Backoff, Client, Config, Dispatcher, Error, Event, Message};

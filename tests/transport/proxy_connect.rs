@@ -4,7 +4,7 @@
 //! fail is classified (407 and 403 final, 502 retryable, stall = timeout, reset and close =
 //! network errors). `--proxy` on the command line: `cli/tests/flowai/proxy.rs`.
 
-mod common;
+use crate::common;
 
 use common::proxy::{ConnectProxy, Fault, Tinyproxy};
 use common::servers;

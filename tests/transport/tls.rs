@@ -1,7 +1,7 @@
 //! https + wss with certificate verification: an extra root certificate makes a private CA
 //! trusted; without it the connection fails with a final TLS error.
 
-mod common;
+use crate::common;
 
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Error, Event, Message};

@@ -3,7 +3,7 @@
 //! about, each against a TLS emulator with a certificate from a test CA. The last is accepted
 //! once its CA is added with `Config::add_root_certificate_pem`.
 
-mod common;
+use crate::common;
 
 use common::pki::{Leaf, Pem, TestCa};
 use flowai_emulator::{Emulator, EmulatorConfig};
