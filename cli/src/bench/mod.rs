@@ -21,6 +21,7 @@
 //! phase succeeded or was not asked for.
 
 mod raw;
+mod report;
 mod scale;
 mod sys;
 
@@ -28,8 +29,9 @@ use super::target::TargetArgs;
 use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::protocol::{Hours, Metadata, Outbound, Profile};
 use flowai_socket::{Backoff, Client, Config, Event, Message, Originator};
+use report::{outcome, round3, Phase as Fields, Report, Run};
 use scale::{ScaleEmulator, ScaleParams, ScaleServer};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use sys::Samples;
 
@@ -179,20 +181,8 @@ pub fn run(args: Args) -> Result<(), BoxError> {
         Server::Local
     };
     let template = sdk_message();
-    let mut out = Map::new();
     let (cpus, model) = sys::machine();
     let nofile = sys::raise_nofile((args.clients as u64) * 8 + 1024);
-    out.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
-    out.insert("machine_cpus".into(), json!(cpus));
-    out.insert("machine_cpu".into(), json!(model));
-    out.insert("nofile_limit".into(), json!(nofile));
-    out.insert(
-        "target".into(),
-        json!(match &server {
-            Server::External(c) => c.settings().base_url().to_string(),
-            Server::Local => "emulator".to_string(),
-        }),
-    );
     let mut probe = template.clone();
     probe.thread_id = match &server {
         Server::External(c) => c.settings().thread_id().to_string(),
@@ -200,28 +190,31 @@ pub fn run(args: Args) -> Result<(), BoxError> {
         Server::Local => "0123456789abcdef0123456789abcdef".into(),
     };
     probe.trace_id = Some(flowai_socket::TraceId(1_764_000_000_000_000));
-    out.insert(
-        "frame_bytes".into(),
-        json!(Outbound::MessageSend(probe).to_json().len()),
-    );
     let started = Instant::now();
-    if args.clients > 1 {
-        run_scale(&args, &server, &template, &mut out)?;
+    let run = if args.clients > 1 {
+        Run::Scale(run_scale(&args, &server, &template)?)
     } else {
-        run_single(&args, &server, &template, &mut out)?;
-    }
-    let st = sys::status(None);
-    out.insert("cpu_s".into(), json!(round3(sys::cpu_seconds())));
-    out.insert(
-        "wall_s".into(),
-        json!(round3(started.elapsed().as_secs_f64())),
-    );
-    out.insert("peak_rss_kib".into(), json!(st.hwm_kib));
-    let report = Value::Object(out);
+        Run::Single(run_single(&args, &server, &template)?)
+    };
+    let report = Report {
+        version: env!("CARGO_PKG_VERSION"),
+        machine_cpus: cpus,
+        machine_cpu: model,
+        nofile_limit: nofile,
+        target: match &server {
+            Server::External(c) => c.settings().base_url().to_string(),
+            Server::Local => "emulator".to_string(),
+        },
+        frame_bytes: Outbound::MessageSend(probe).to_json().len(),
+        run,
+        cpu_s: round3(sys::cpu_seconds()),
+        wall_s: round3(started.elapsed().as_secs_f64()),
+        peak_rss_kib: sys::status(None).hwm_kib,
+    };
     if args.json {
-        println!("{report}");
+        println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_table(&report);
+        report.print_table();
     }
     Ok(())
 }
@@ -229,17 +222,6 @@ pub fn run(args: Args) -> Result<(), BoxError> {
 /// `--keepalive-ms`: 0 turns keepalive off (no keepalive thread).
 fn keepalive_of(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
-}
-
-/// CPU seconds over a wall time as a percentage of one core; None for a window too short
-/// to mean anything (`--idle-secs 0`).
-fn idle_pct(cpu_s: f64, wall_s: f64) -> Option<f64> {
-    (wall_s >= 0.01).then(|| round3(100.0 * cpu_s / wall_s))
-}
-
-/// Rounds to three decimals.
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// `send` then `wait_delivered`, `n` times after a warm-up; other events are drained
@@ -412,44 +394,6 @@ fn pipelined(
     })
 }
 
-/// Adds one field to the report.
-fn ins(out: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
-    out.insert(key.to_string(), value.into());
-}
-
-/// The one way a phase reaches the report. `result` is `None` when the phase was not asked
-/// for. On success `fields` writes the phase's fields from its result; when the phase failed
-/// or did not run, the same fields (the keys `fields` writes for a default result) are null.
-/// `<name>_error` holds the reason of a failure (null otherwise), which is also printed on
-/// stderr; the run goes on with the next phase either way.
-fn report_phase<T: Default>(
-    out: &mut Map<String, Value>,
-    name: &str,
-    result: Option<Result<T, BoxError>>,
-    fields: impl Fn(&T, &mut Map<String, Value>),
-) -> Option<T> {
-    let (value, error) = match result {
-        Some(Ok(value)) => {
-            fields(&value, out);
-            (Some(value), None)
-        }
-        other => {
-            let error = other.and_then(Result::err).map(|e| e.to_string());
-            if let Some(e) = &error {
-                eprintln!("flowai bench: the {name} phase failed: {e}");
-            }
-            let mut keys = Map::new();
-            fields(&T::default(), &mut keys);
-            for key in keys.keys() {
-                out.insert(key.clone(), Value::Null);
-            }
-            (None, error)
-        }
-    };
-    ins(out, &format!("{name}_error"), error);
-    value
-}
-
 /// Connect then close, `n` times, timing each.
 fn connect_close(phase: &Phase, n: usize) -> Result<(Samples, Samples), BoxError> {
     let mut connect = Samples::with_capacity(n);
@@ -500,35 +444,34 @@ fn idle_client(phase: &Phase, idle: Duration) -> Result<Idle, BoxError> {
     })
 }
 
-/// The fields of the run whose deliveries the report's headline counts.
-fn throughput_fields(t: &Throughput, out: &mut Map<String, Value>) {
-    let per_msg = |s: f64| sys::round1(s * 1e6 / t.delivered.max(1) as f64);
-    ins(out, "delivered", t.delivered);
-    ins(out, "duplicates", t.duplicates);
-    ins(out, "disconnects", t.disconnects);
-    ins(out, "msgs_per_sec", t.msgs_per_sec().round());
-    ins(out, "throughput_s", round3(t.elapsed.as_secs_f64()));
-    ins(out, "cpu_us_per_msg", per_msg(t.cpu_s));
-    ins(out, "client_cpu_us_per_msg", per_msg(t.client_cpu_s));
-    ins(out, "threads", t.threads);
-    ins(out, "client_threads", t.client_threads);
-    ins(
-        out,
-        "emulator_busy_pct",
-        t.emulator_busy
-            .map(|b| sys::round1(100.0 * b.as_secs_f64() / t.elapsed.as_secs_f64().max(1e-9))),
-    );
+impl From<&Throughput> for report::Throughput {
+    fn from(t: &Throughput) -> Self {
+        let per_msg = |s: f64| sys::round1(s * 1e6 / t.delivered.max(1) as f64);
+        report::Throughput {
+            delivered: t.delivered,
+            duplicates: t.duplicates,
+            disconnects: t.disconnects,
+            msgs_per_sec: t.msgs_per_sec().round(),
+            throughput_s: round3(t.elapsed.as_secs_f64()),
+            cpu_us_per_msg: per_msg(t.cpu_s),
+            client_cpu_us_per_msg: per_msg(t.client_cpu_s),
+            threads: t.threads,
+            client_threads: t.client_threads,
+            emulator_busy_pct: t
+                .emulator_busy
+                .map(|b| report::busy_pct(b.as_secs_f64(), t.elapsed.as_secs_f64())),
+        }
+    }
 }
 
 /// The single-client phases: connect/close, round trips, raw baseline, throughput (and under
-/// the drop fault), idle. A phase that fails is reported (see [`report_phase`]) and the next
-/// one runs.
+/// the drop fault), idle. A phase that fails is reported (its fields null, `<phase>_error`
+/// set) and the next one runs.
 fn run_single(
     args: &Args,
     server: &Server,
     template: &Message,
-    out: &mut Map<String, Value>,
-) -> Result<(), BoxError> {
+) -> Result<report::Single, BoxError> {
     let stall = Duration::from_secs(args.stall_secs.max(1));
     let settings = Settings {
         keepalive: args.keepalive_ms.map(keepalive_of),
@@ -539,30 +482,10 @@ fn run_single(
     };
     let chatty = EmulatorConfig::default().reply(!args.no_reply);
     let quiet = EmulatorConfig::default().reply(args.replies && !args.no_reply);
-    ins(out, "mode", "single");
-    ins(out, "clients", 1);
-    ins(
-        out,
-        "emulator",
-        if matches!(server, Server::Local) {
-            "inproc"
-        } else {
-            "none"
-        },
-    );
 
     // 1. Connect and close.
     let phase = server.phase(chatty.clone(), &settings)?;
-    let measured = connect_close(&phase, args.connects);
-    report_phase(out, "connect", Some(measured), |(connect, close), o| {
-        ins(o, "connects", connect.len());
-        ins(o, "connect_ms_median", connect.quantile_ms(0.5));
-        ins(o, "connect_ms_p99", connect.quantile_ms(0.99));
-        ins(o, "connect_ms_max", connect.quantile_ms(1.0));
-        ins(o, "close_ms", close.quantile_ms(0.5));
-        ins(o, "close_ms_p99", close.quantile_ms(0.99));
-        ins(o, "close_ms_max", close.quantile_ms(1.0));
-    });
+    let (connect, connect_error) = outcome("connect", Some(connect_close(&phase, args.connects)));
 
     // 2. Round trips.
     let measured = Client::connect(phase.config.clone())
@@ -572,13 +495,7 @@ fn run_single(
             client.close()?;
             Ok(rtt)
         });
-    report_phase(out, "round_trip", Some(measured), |rtt, o| {
-        ins(o, "rtt_samples", rtt.len());
-        ins(o, "rtt_p50_us", rtt.quantile_us(0.5));
-        ins(o, "rtt_p99_us", rtt.quantile_us(0.99));
-        ins(o, "rtt_max_us", rtt.quantile_us(1.0));
-    });
-    ins(out, "rtt_replies", !args.no_reply);
+    let (rtt, round_trip_error) = outcome("round_trip", Some(measured));
     drop(phase);
 
     // 3. Raw baseline (never under faults).
@@ -594,41 +511,15 @@ fn run_single(
             stall,
         )
     });
-    let raw = report_phase(out, "raw", measured, |r, o| {
-        ins(
-            o,
-            "raw_cpu_us_per_msg",
-            sys::round1(r.cpu_s * 1e6 / r.delivered.max(1) as f64),
-        );
-        ins(
-            o,
-            "raw_emulator_busy_pct",
-            r.emulator_busy.map(|busy| {
-                sys::round1(100.0 * busy.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))
-            }),
-        );
-        ins(o, "raw_msgs_per_sec", r.msgs_per_sec().round());
-        ins(o, "raw_delivered", r.delivered);
-        ins(o, "raw_rtt_p50_us", r.rtt.quantile_us(0.5));
-        ins(o, "raw_rtt_p99_us", r.rtt.quantile_us(0.99));
-    });
+    let (raw, raw_error) = outcome("raw", measured);
 
     // 4. Throughput, fault-free, then under the drop fault if asked. The headline fields
     //    (delivered, msgs_per_sec, ...) are those of the faulty run when there is one.
     let drop_every = args.drop_every.filter(|k| *k > 0);
-    ins(out, "messages", args.messages);
-    ins(out, "window", args.window);
-    ins(out, "drop_every", args.drop_every);
-    ins(out, "throughput_replies", args.replies && !args.no_reply);
     let measured = server
         .phase(quiet.clone(), &settings)
         .and_then(|phase| pipelined(&phase, template, args.messages, args.window, stall));
-    let fault_free = report_phase(out, "throughput", Some(measured), |t, o| {
-        ins(o, "fault_free_msgs_per_sec", t.msgs_per_sec().round());
-        if drop_every.is_none() {
-            throughput_fields(t, o);
-        }
-    });
+    let (fault_free, throughput_error) = outcome("throughput", Some(measured));
     let measured = drop_every.map(|k| {
         let phase = server.phase(quiet.clone(), &settings)?;
         if let Some(e) = &phase.emulator {
@@ -636,64 +527,69 @@ fn run_single(
         }
         pipelined(&phase, template, args.messages, args.window, stall)
     });
-    let faulty = report_phase(out, "fault", measured, |t, o| {
-        if drop_every.is_some() {
-            throughput_fields(t, o);
-        }
-    });
+    let (faulty, fault_error) = outcome("fault", measured);
     let ff_rate = fault_free.as_ref().map(Throughput::msgs_per_sec);
-    ins(
-        out,
-        "fault_ratio",
-        faulty
-            .as_ref()
-            .zip(ff_rate)
-            .map(|(f, ff)| round3(f.msgs_per_sec() / ff.max(1e-9))),
-    );
-    ins(
-        out,
-        "lib_raw_ratio",
-        raw.as_ref()
-            .zip(ff_rate)
-            .map(|(r, ff)| round3(ff / r.msgs_per_sec().max(1e-9))),
-    );
+    let headline = if drop_every.is_some() {
+        &faulty
+    } else {
+        &fault_free
+    };
 
     // 5. Idle: one client, nothing to do.
     let idle = Duration::from_secs_f64(args.idle_secs.max(0.0));
     let measured = server
         .phase(quiet, &settings)
         .and_then(|phase| idle_client(&phase, idle));
-    report_phase(out, "idle", Some(measured), |m, o| {
-        let measured = !idle.is_zero();
-        ins(o, "idle_secs", round3(m.wall_s));
-        ins(o, "idle_cpu_pct", idle_pct(m.cpu_s, m.wall_s));
-        ins(o, "idle_wakeups", measured.then_some(m.census.wakeups));
-        ins(
-            o,
-            "idle_preemptions",
-            measured.then_some(m.census.preempted),
-        );
-    });
-    ins(
-        out,
-        "keepalive_ms",
-        match settings.keepalive {
+    let (idled, idle_error) = outcome("idle", Some(measured));
+
+    Ok(report::Single {
+        clients: 1,
+        emulator: if matches!(server, Server::Local) {
+            "inproc"
+        } else {
+            "none"
+        },
+        connect: Fields(connect.map(|(c, close)| report::Connects::of(&c, &close))),
+        connect_error,
+        round_trip: Fields(rtt.as_ref().map(report::RoundTrips::of)),
+        round_trip_error,
+        rtt_replies: !args.no_reply,
+        raw: Fields(raw.as_ref().map(report::Raw::from)),
+        raw_error,
+        messages: args.messages,
+        window: args.window,
+        drop_every: args.drop_every,
+        throughput_replies: args.replies && !args.no_reply,
+        fault_free_msgs_per_sec: ff_rate.map(f64::round),
+        throughput_error,
+        headline: Fields(headline.as_ref().map(report::Throughput::from)),
+        fault_error,
+        fault_ratio: faulty
+            .as_ref()
+            .zip(ff_rate)
+            .map(|(f, ff)| round3(f.msgs_per_sec() / ff.max(1e-9))),
+        lib_raw_ratio: raw
+            .as_ref()
+            .zip(ff_rate)
+            .map(|(r, ff)| round3(ff / r.msgs_per_sec().max(1e-9))),
+        idle: Fields(idled.map(|m| report::Idle {
+            idle_secs: round3(m.wall_s),
+            idle_cpu_pct: report::idle_pct(m.cpu_s, m.wall_s),
+            idle_wakeups: (!idle.is_zero()).then_some(m.census.wakeups),
+            idle_preemptions: (!idle.is_zero()).then_some(m.census.preempted),
+        })),
+        idle_error,
+        keepalive_ms: match settings.keepalive {
             Some(Some(k)) => k.as_millis() as u64,
             Some(None) => 0,
             None => 25_000,
         },
-    );
-    Ok(())
+    })
 }
 
-/// The scale phase (`--clients N`, N > 1) and its report fields; a failure is reported as
-/// `scale_error` with the fields null (see [`report_phase`]).
-fn run_scale(
-    args: &Args,
-    server: &Server,
-    template: &Message,
-    out: &mut Map<String, Value>,
-) -> Result<(), BoxError> {
+/// The scale phase (`--clients N`, N > 1); a failure is reported as `scale_error` with the
+/// fields null.
+fn run_scale(args: &Args, server: &Server, template: &Message) -> Result<report::Scale, BoxError> {
     let stall = Duration::from_secs(args.stall_secs.max(1));
     let keepalive = keepalive_of(args.keepalive_ms.unwrap_or(1000));
     let (mut config, emulator) = match server {
@@ -724,336 +620,17 @@ fn run_scale(
     let pid = emulator.as_ref().and_then(ScaleServer::pid);
     let measured = scale::run(&config, template, &params, pid);
     drop(emulator);
-    ins(out, "mode", "scale");
-    ins(out, "clients", args.clients);
-    ins(
-        out,
-        "emulator",
-        match (server, args.scale_emulator) {
+    let (scale, scale_error) = outcome("scale", Some(measured));
+    Ok(report::Scale {
+        clients: args.clients,
+        emulator: match (server, args.scale_emulator) {
             (Server::External(_), _) => "none",
             (_, ScaleEmulator::Process) => "process",
             (_, ScaleEmulator::Inproc) => "inproc",
         },
-    );
-    ins(
-        out,
-        "keepalive_ms",
-        keepalive.map_or(0, |k| k.as_millis() as u64),
-    );
-    ins(out, "connect_threads", params.connect_threads);
-    report_phase(out, "scale", Some(measured), scale_fields);
-    Ok(())
-}
-
-/// The report fields of a scale run.
-fn scale_fields(r: &scale::ScaleResult, out: &mut Map<String, Value>) {
-    let n = r.clients.max(1) as f64;
-    let idle_wall = r.idle_wall.as_secs_f64().max(1e-9);
-    ins(
-        out,
-        "connect_all_ms",
-        round3(r.connect_all.as_secs_f64() * 1e3),
-    );
-    ins(out, "connects", r.connect.len());
-    ins(out, "connect_ms_median", r.connect.quantile_ms(0.5));
-    ins(out, "connect_ms_p99", r.connect.quantile_ms(0.99));
-    ins(out, "connect_ms_max", r.connect.quantile_ms(1.0));
-    ins(out, "rss_before_kib", r.rss_before_kib);
-    ins(out, "rss_connected_kib", r.rss_connected_kib);
-    ins(
-        out,
-        "rss_per_client_kib",
-        sys::round1(r.rss_connected_kib.saturating_sub(r.rss_before_kib) as f64 / n),
-    );
-    ins(out, "threads", r.threads);
-    ins(out, "client_threads", r.client_threads);
-    ins(out, "messages", r.messages);
-    ins(out, "delivered", r.delivered);
-    ins(out, "duplicates", r.duplicates);
-    ins(
-        out,
-        "msgs_per_sec",
-        (r.delivered as f64 / r.send_all.as_secs_f64().max(1e-9)).round(),
-    );
-    ins(out, "throughput_s", round3(r.send_all.as_secs_f64()));
-    ins(out, "rtt_samples", r.rtt.len());
-    ins(out, "rtt_p50_us", r.rtt.quantile_us(0.5));
-    ins(out, "rtt_p99_us", r.rtt.quantile_us(0.99));
-    ins(out, "rtt_max_us", r.rtt.quantile_us(1.0));
-    ins(out, "idle_secs", round3(idle_wall));
-    ins(out, "idle_cpu_pct", idle_pct(r.idle_cpu_s, idle_wall));
-    ins(out, "idle_wakeups", r.idle_wakeups);
-    ins(out, "idle_preemptions", r.idle_preempted);
-    ins(
-        out,
-        "idle_wakeups_per_client_per_s",
-        round3(r.idle_wakeups as f64 / n / idle_wall),
-    );
-    let pings = r.idle_pings as f64;
-    ins(out, "idle_pings", r.idle_pings);
-    ins(
-        out,
-        "idle_cpu_us_per_ping",
-        (pings >= 1.0).then(|| sys::round1(r.idle_cpu_s * 1e6 / pings)),
-    );
-    ins(
-        out,
-        "emulator_idle_cpu_pct",
-        r.emulator_idle_cpu_s.and_then(|c| idle_pct(c, idle_wall)),
-    );
-    ins(
-        out,
-        "emulator_rss_kib",
-        r.emulator_status.map(|s| s.rss_kib),
-    );
-    ins(
-        out,
-        "emulator_threads",
-        r.emulator_status.map(|s| s.threads),
-    );
-    ins(out, "close_ms", r.close.quantile_ms(0.5));
-    ins(out, "close_ms_p99", r.close.quantile_ms(0.99));
-    ins(out, "close_ms_max", r.close.quantile_ms(1.0));
-    ins(out, "close_all_ms", round3(r.close_all.as_secs_f64() * 1e3));
-}
-
-/// Prints the report as a short table for people.
-fn print_table(r: &Value) {
-    let f = |k: &str| match r.get(k) {
-        Some(Value::Null) | None => "-".to_string(),
-        Some(Value::Number(n)) => {
-            let x = n.as_f64().unwrap_or(0.0);
-            if x.fract() == 0.0 && x.abs() >= 1000.0 {
-                group(x as i64)
-            } else {
-                n.to_string()
-            }
-        }
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-    };
-    println!(
-        "flowai bench {} — {} × {}, target {}, emulator {}, frame {} B",
-        f("version"),
-        f("machine_cpus"),
-        f("machine_cpu"),
-        f("target"),
-        f("emulator"),
-        f("frame_bytes")
-    );
-    let row = |name: &str, text: String| println!("  {name:<16} {text}");
-    if r.get("mode").and_then(Value::as_str) == Some("scale") {
-        row(
-            "clients",
-            format!(
-                "{} connected in {} ms ({} threads opening)",
-                f("clients"),
-                f("connect_all_ms"),
-                f("connect_threads")
-            ),
-        );
-        row(
-            "connect",
-            format!(
-                "median {} ms, p99 {} ms, max {} ms",
-                f("connect_ms_median"),
-                f("connect_ms_p99"),
-                f("connect_ms_max")
-            ),
-        );
-        row(
-            "memory",
-            format!(
-                "RSS {} KiB connected ({} KiB per client), peak {} KiB",
-                f("rss_connected_kib"),
-                f("rss_per_client_kib"),
-                f("peak_rss_kib")
-            ),
-        );
-        row(
-            "threads",
-            format!(
-                "{} in the process, {} client threads",
-                f("threads"),
-                f("client_threads")
-            ),
-        );
-        row(
-            "send from all",
-            format!(
-                "{} of {} delivered, {} duplicates, {} msg/s",
-                f("delivered"),
-                f("messages"),
-                f("duplicates"),
-                f("msgs_per_sec")
-            ),
-        );
-        row(
-            "round trip",
-            format!(
-                "p50 {} µs, p99 {} µs, max {} µs (one client of all)",
-                f("rtt_p50_us"),
-                f("rtt_p99_us"),
-                f("rtt_max_us")
-            ),
-        );
-        row(
-            "idle",
-            format!(
-                "{} % CPU over {} s with keepalive {} ms ({} µs per ping), {} wake-ups/client/s",
-                f("idle_cpu_pct"),
-                f("idle_secs"),
-                f("keepalive_ms"),
-                f("idle_cpu_us_per_ping"),
-                f("idle_wakeups_per_client_per_s")
-            ),
-        );
-        row(
-            "emulator",
-            format!(
-                "{} % CPU idle, RSS {} KiB, {} threads",
-                f("emulator_idle_cpu_pct"),
-                f("emulator_rss_kib"),
-                f("emulator_threads")
-            ),
-        );
-        row(
-            "close",
-            format!(
-                "median {} ms, max {} ms, all in {} ms",
-                f("close_ms"),
-                f("close_ms_max"),
-                f("close_all_ms")
-            ),
-        );
-    } else {
-        row(
-            "connect",
-            format!(
-                "median {} ms, p99 {} ms, max {} ms ({} connects)",
-                f("connect_ms_median"),
-                f("connect_ms_p99"),
-                f("connect_ms_max"),
-                f("connects")
-            ),
-        );
-        row(
-            "round trip",
-            format!(
-                "p50 {} µs, p99 {} µs, max {} µs ({} sends)",
-                f("rtt_p50_us"),
-                f("rtt_p99_us"),
-                f("rtt_max_us"),
-                f("rtt_samples")
-            ),
-        );
-        row(
-            "throughput",
-            format!(
-                "{} msg/s: {} of {} delivered, {} duplicates, {} disconnects (window {}, drop every {})",
-                f("msgs_per_sec"),
-                f("delivered"),
-                f("messages"),
-                f("duplicates"),
-                f("disconnects"),
-                f("window"),
-                f("drop_every")
-            ),
-        );
-        row(
-            "fault-free",
-            format!(
-                "{} msg/s (faulty/fault-free {})",
-                f("fault_free_msgs_per_sec"),
-                f("fault_ratio")
-            ),
-        );
-        row(
-            "raw tungstenite",
-            format!(
-                "{} msg/s (library/raw {}), round trip p50 {} µs, p99 {} µs",
-                f("raw_msgs_per_sec"),
-                f("lib_raw_ratio"),
-                f("raw_rtt_p50_us"),
-                f("raw_rtt_p99_us")
-            ),
-        );
-        row(
-            "cpu",
-            format!(
-                "{} µs/msg in the process, {} µs/msg client side, {} µs/msg raw loop",
-                f("cpu_us_per_msg"),
-                f("client_cpu_us_per_msg"),
-                f("raw_cpu_us_per_msg")
-            ),
-        );
-        row(
-            "emulator",
-            format!(
-                "busy {} % of the library run, {} % of the raw run",
-                f("emulator_busy_pct"),
-                f("raw_emulator_busy_pct")
-            ),
-        );
-        row(
-            "close",
-            format!(
-                "median {} ms, p99 {} ms, max {} ms",
-                f("close_ms"),
-                f("close_ms_p99"),
-                f("close_ms_max")
-            ),
-        );
-        row(
-            "idle",
-            format!(
-                "{} % CPU over {} s, {} client wake-ups (keepalive {} ms)",
-                f("idle_cpu_pct"),
-                f("idle_secs"),
-                f("idle_wakeups"),
-                f("keepalive_ms")
-            ),
-        );
-        row(
-            "threads",
-            format!(
-                "{} in the process, {} per client",
-                f("threads"),
-                f("client_threads")
-            ),
-        );
-    }
-    row(
-        "process",
-        format!(
-            "CPU {} s over {} s, peak RSS {} KiB",
-            f("cpu_s"),
-            f("wall_s"),
-            f("peak_rss_kib")
-        ),
-    );
-    if let Some(fields) = r.as_object() {
-        for (key, value) in fields {
-            if let (Some(phase), Some(error)) = (key.strip_suffix("_error"), value.as_str()) {
-                row("FAILED", format!("{phase} phase: {error}"));
-            }
-        }
-    }
-}
-
-/// 12345678 → "12,345,678".
-fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut s = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            s.push(',');
-        }
-        s.push(c);
-    }
-    if n < 0 {
-        format!("-{s}")
-    } else {
-        s
-    }
+        keepalive_ms: keepalive.map_or(0, |k| k.as_millis() as u64),
+        connect_threads: params.connect_threads,
+        scale: Fields(scale.as_ref().map(report::ScaleFields::from)),
+        scale_error,
+    })
 }
