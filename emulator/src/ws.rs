@@ -421,148 +421,50 @@ impl Conn {
         }
     }
 
+    /// `message.send`: validated ([`parse_send`]), answered by the echo bot ([`bot_script`]),
+    /// then recorded and sent ([`Conn::record_and_dispatch`]).
     fn message_send(&mut self, raw: Option<&RawValue>) {
-        let Some(raw) = raw else {
-            self.error("message.send: missing `payload` object");
-            return;
-        };
-        let p: Value = match serde_json::from_str(raw.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error(&format!("message.send: bad payload ({e})"));
-                return;
+        match parse_send(raw) {
+            Ok(send) => {
+                let script = bot_script(&send, self.inner.cfg.reply);
+                self.record_and_dispatch(&send, script);
             }
-        };
-        let Some(obj) = p.as_object() else {
-            self.error("message.send: `payload` must be an object");
-            return;
-        };
-        let thread = match obj.get("threadId") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => {
-                self.error("message.send: payload.threadId must be a non-empty string");
-                return;
-            }
-        };
-        let attachment = match obj.get("attachment") {
-            None | Some(Value::Null) => None,
-            Some(a) => match a.get("type").and_then(Value::as_str) {
-                Some(t) => Some((
-                    t.to_string(),
-                    a.get("payload").cloned().unwrap_or(Value::Null),
-                )),
-                None => {
-                    self.error(
-                        "message.send: payload.attachment must be an object with a string `type`",
-                    );
-                    return;
-                }
-            },
-        };
-        let speech = match obj.get("speech") {
-            Some(Value::String(s)) => s.clone(),
-            None if attachment.is_some() => String::new(),
-            None => {
-                self.error("message.send: payload.speech is required (a string)");
-                return;
-            }
-            Some(_) => {
-                self.error("message.send: payload.speech must be a string");
-                return;
-            }
-        };
-        if speech.is_empty() && attachment.is_none() {
-            self.error("message.send: payload.speech must not be empty without an attachment");
-            return;
+            Err(msg) => self.error(&msg),
         }
-        if obj.get("traceId").is_some_and(|t| !t.is_number()) {
-            self.error("message.send: payload.traceId must be a number");
-            return;
-        }
-        if obj
-            .get("originator")
-            .is_some_and(|o| !o.is_object() && !o.is_null())
-        {
-            self.error("message.send: payload.originator must be an object");
-            return;
-        }
-        if obj
-            .get("metadata")
-            .is_some_and(|o| !o.is_object() && !o.is_null())
-        {
-            self.error("message.send: payload.metadata must be an object");
-            return;
-        }
-        let nonce = obj.get("nonce").and_then(Value::as_str);
-        let special = speech.trim().to_ascii_lowercase();
-        let cfg = &self.inner.cfg;
+    }
 
-        // build everything outside the lock
-        let activities = special == "activities";
-        let (ack_ty, reply_ty) = if activities {
-            ("activities.delivered", "activities.created")
-        } else {
-            ("message.delivered", "message.received")
-        };
-        let ack = format!(r#"{{"type":"{ack_ty}","payload":{}}}"#, raw.get());
-        let sent_entry = format!(r#"{{"type":"message.send","payload":{}}}"#, raw.get());
-        let tj = util::json_str(&thread);
-        let mut out: Vec<(Kind, String)> = vec![(Kind::Delivered, ack)];
-        let new_secret = (special == "secret").then(|| util::random_hex(16));
-        if let Some(s) = &new_secret {
-            out.push((
-                Kind::Other,
-                format!(
-                    r#"{{"type":"secret.generated","message":{{"secret":{}}}}}"#,
-                    util::json_str(s)
-                ),
-            ));
-        }
-        let mut reply = None;
-        if special == "interrupt" {
-            out.push((
-                Kind::Other,
-                format!(r#"{{"type":"interruption.occurred","payload":{{"threadId":{tj}}}}}"#),
-            ));
-        } else if cfg.reply {
-            if special == "typing" {
-                out.push((
-                    Kind::Other,
-                    format!(r#"{{"type":"agent.typing","payload":{{"threadId":{tj}}}}}"#),
-                ));
-            }
-            let (text, responses) = reply_content(&speech, &special, attachment.as_ref());
-            let r = reply_frame(reply_ty, &thread, &speech, &text, &responses);
-            reply = Some(r.clone());
-            out.push((Kind::Reply, r));
-        }
-
+    /// Checks the nonce (when required), adopts a new secret, records the message and the
+    /// reply in the thread's history, then sends the frames, or queues them behind the
+    /// acknowledgement delay fault.
+    fn record_and_dispatch(&mut self, send: &SendPayload, script: Script) {
+        let sent_entry = format!(r#"{{"type":"message.send","payload":{}}}"#, send.raw.get());
+        let thread = &send.thread;
         {
             let mut th = lock(&self.inner.threads);
-            if cfg.require_nonce {
-                let want = th.get(&thread).and_then(|t| t.secret.as_deref());
-                if nonce.is_none() || nonce != want {
+            if self.inner.cfg.require_nonce {
+                let want = th.get(thread).and_then(|t| t.secret.as_deref());
+                if send.nonce.is_none() || send.nonce.as_deref() != want {
                     drop(th);
                     self.error("Invalid nonce");
                     return;
                 }
             }
-            if let Some(s) = &new_secret {
+            if let Some(s) = &script.new_secret {
                 th.entry(thread.clone()).or_default().secret = Some(s.clone());
             }
-            match &reply {
-                Some(r) => Inner::record(&mut th, &thread, &[&sent_entry, r], true),
-                None => Inner::record(&mut th, &thread, &[&sent_entry], false),
+            match &script.reply {
+                Some(r) => Inner::record(&mut th, thread, &[&sent_entry, r], true),
+                None => Inner::record(&mut th, thread, &[&sent_entry], false),
             }
         }
         inc(&self.inner.counters.messages);
-        if !self.threads.contains(&thread) {
+        if !self.threads.contains(thread) {
             self.threads.insert(thread.clone());
-            lock(&self.shared.threads).insert(thread);
+            lock(&self.shared.threads).insert(thread.clone());
         }
         let delay = self.inner.faults.ack_delay_value();
         if delay.is_zero() && self.delayed.is_empty() {
-            for (k, f) in out {
+            for (k, f) in script.frames {
                 self.send(k, f);
             }
         } else {
@@ -570,8 +472,134 @@ impl Conn {
             if let Some((last, _)) = self.delayed.back() {
                 at = at.max(*last);
             }
-            self.delayed.push_back((at, out));
+            self.delayed.push_back((at, script.frames));
         }
+    }
+}
+
+/// A `message.send` payload that passed validation.
+struct SendPayload<'a> {
+    /// The payload as sent: echoed in the acknowledgement and recorded.
+    raw: &'a RawValue,
+    thread: String,
+    /// Empty for an attachment without text.
+    speech: String,
+    /// The attachment's `type` and `payload`.
+    attachment: Option<(String, Value)>,
+    nonce: Option<String>,
+}
+
+/// Validates a `message.send` payload the way Flow does; `Err` is the text of the `error`
+/// frame to answer with.
+fn parse_send(raw: Option<&RawValue>) -> Result<SendPayload<'_>, String> {
+    let raw = raw.ok_or("message.send: missing `payload` object")?;
+    let p: Value =
+        serde_json::from_str(raw.get()).map_err(|e| format!("message.send: bad payload ({e})"))?;
+    let obj = p
+        .as_object()
+        .ok_or("message.send: `payload` must be an object")?;
+    let thread = match obj.get("threadId") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err("message.send: payload.threadId must be a non-empty string".into()),
+    };
+    let attachment = match obj.get("attachment") {
+        None | Some(Value::Null) => None,
+        Some(a) => match a.get("type").and_then(Value::as_str) {
+            Some(t) => Some((
+                t.to_string(),
+                a.get("payload").cloned().unwrap_or(Value::Null),
+            )),
+            None => {
+                return Err(
+                    "message.send: payload.attachment must be an object with a string `type`"
+                        .into(),
+                )
+            }
+        },
+    };
+    let speech = match obj.get("speech") {
+        Some(Value::String(s)) => s.clone(),
+        None if attachment.is_some() => String::new(),
+        None => return Err("message.send: payload.speech is required (a string)".into()),
+        Some(_) => return Err("message.send: payload.speech must be a string".into()),
+    };
+    if speech.is_empty() && attachment.is_none() {
+        return Err("message.send: payload.speech must not be empty without an attachment".into());
+    }
+    if obj.get("traceId").is_some_and(|t| !t.is_number()) {
+        return Err("message.send: payload.traceId must be a number".into());
+    }
+    for field in ["originator", "metadata"] {
+        if obj
+            .get(field)
+            .is_some_and(|o| !o.is_object() && !o.is_null())
+        {
+            return Err(format!("message.send: payload.{field} must be an object"));
+        }
+    }
+    Ok(SendPayload {
+        raw,
+        thread,
+        speech,
+        attachment,
+        nonce: obj.get("nonce").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// What the echo bot answers one message with.
+struct Script {
+    /// The frames in order, the acknowledgement first.
+    frames: Vec<(Kind, String)>,
+    /// The bot's reply, also recorded in the thread's history.
+    reply: Option<String>,
+    /// A new secret for the thread (speech `secret`), adopted when the message is accepted.
+    new_secret: Option<String>,
+}
+
+/// The echo bot: the acknowledgement, then what the speech asks for (see the crate docs'
+/// table of special speeches); no reply at all when `replies` is off.
+fn bot_script(send: &SendPayload, replies: bool) -> Script {
+    let special = send.speech.trim().to_ascii_lowercase();
+    let (ack_ty, reply_ty) = if special == "activities" {
+        ("activities.delivered", "activities.created")
+    } else {
+        ("message.delivered", "message.received")
+    };
+    let ack = format!(r#"{{"type":"{ack_ty}","payload":{}}}"#, send.raw.get());
+    let tj = util::json_str(&send.thread);
+    let mut frames: Vec<(Kind, String)> = vec![(Kind::Delivered, ack)];
+    let new_secret = (special == "secret").then(|| util::random_hex(16));
+    if let Some(s) = &new_secret {
+        frames.push((
+            Kind::Other,
+            format!(
+                r#"{{"type":"secret.generated","message":{{"secret":{}}}}}"#,
+                util::json_str(s)
+            ),
+        ));
+    }
+    let mut reply = None;
+    if special == "interrupt" {
+        frames.push((
+            Kind::Other,
+            format!(r#"{{"type":"interruption.occurred","payload":{{"threadId":{tj}}}}}"#),
+        ));
+    } else if replies {
+        if special == "typing" {
+            frames.push((
+                Kind::Other,
+                format!(r#"{{"type":"agent.typing","payload":{{"threadId":{tj}}}}}"#),
+            ));
+        }
+        let (text, responses) = reply_content(&send.speech, &special, send.attachment.as_ref());
+        let r = reply_frame(reply_ty, &send.thread, &send.speech, &text, &responses);
+        reply = Some(r.clone());
+        frames.push((Kind::Reply, r));
+    }
+    Script {
+        frames,
+        reply,
+        new_secret,
     }
 }
 
@@ -652,5 +680,71 @@ fn value_text(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn parse_send_names_what_is_wrong_and_accepts_an_attachment_alone() {
+        let cases = [
+            (r#"[]"#, "`payload` must be an object"),
+            (r#"{"speech":"hi"}"#, "threadId must be a non-empty string"),
+            (r#"{"threadId":"t"}"#, "speech is required"),
+            (r#"{"threadId":"t","speech":""}"#, "must not be empty"),
+            (
+                r#"{"threadId":"t","speech":"a","traceId":"1"}"#,
+                "traceId must be a number",
+            ),
+            (
+                r#"{"threadId":"t","speech":"a","metadata":1}"#,
+                "metadata must be an object",
+            ),
+            (r#"{"threadId":"t","attachment":{}}"#, "string `type`"),
+        ];
+        for (payload, why) in cases {
+            let err = parse_send(Some(&raw(payload))).err().unwrap_or_default();
+            assert!(err.contains(why), "{payload}: {err}");
+        }
+        assert!(parse_send(None).is_err());
+        let payload =
+            raw(r#"{"threadId":"t","attachment":{"type":"event","payload":{"name":"E"}}}"#);
+        let send = parse_send(Some(&payload)).expect("an attachment needs no speech");
+        assert_eq!((send.thread.as_str(), send.speech.as_str()), ("t", ""));
+    }
+
+    #[test]
+    fn the_bot_script_acknowledges_first_and_follows_the_speech() {
+        let script_of = |json: &str, replies: bool| {
+            let payload = raw(json);
+            let send = parse_send(Some(&payload)).unwrap();
+            bot_script(&send, replies)
+        };
+        let s = script_of(r#"{"threadId":"t","speech":"hi"}"#, true);
+        assert_eq!(s.frames.len(), 2);
+        assert!(s.frames[0]
+            .1
+            .starts_with(r#"{"type":"message.delivered","payload":{"threadId""#));
+        assert!(s
+            .reply
+            .as_deref()
+            .is_some_and(|r| r.contains("You said: hi")));
+        let s = script_of(r#"{"threadId":"t","speech":"Activities"}"#, true);
+        assert!(s.frames[0].1.contains("activities.delivered"));
+        assert!(s
+            .reply
+            .as_deref()
+            .is_some_and(|r| r.contains("activities.created")));
+        let s = script_of(r#"{"threadId":"t","speech":"interrupt"}"#, true);
+        assert!(s.reply.is_none() && s.frames[1].1.contains("interruption.occurred"));
+        let s = script_of(r#"{"threadId":"t","speech":"secret"}"#, false);
+        assert!(s.reply.is_none() && s.new_secret.is_some());
+        assert!(s.frames[1].1.contains("secret.generated"));
     }
 }
