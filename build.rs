@@ -1,7 +1,7 @@
 //! Generates the C header `flowai.h` from `src/ffi/` with cbindgen (configured by
 //! `cbindgen.toml`): always into `OUT_DIR`, and into `include/flowai.h` only when the
 //! environment variable `FLOWAI_WRITE_HEADER=1` asks for it, so packaging never writes into
-//! the source tree. `tests/header_drift.rs` fails when the committed header differs from the
+//! the source tree. `tests/c/header_drift.rs` fails when the committed header differs from the
 //! one generated here.
 
 use std::env;

@@ -1,6 +1,6 @@
 /*
  * bench.c: the C path's pipelined throughput and round-trip latency, measured the same way
- * as the Rust path in tests/c_bench.rs (run that for the comparison).
+ * as the Rust path in tests/c/bench.rs (run that for the comparison).
  *
  * Throughput: FLOWAI_BENCH_MESSAGES messages (default 20000) with at most FLOWAI_BENCH_WINDOW
  * (default 1000) unacknowledged, counting message.delivered events from flowai_client_recv.

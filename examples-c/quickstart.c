@@ -7,7 +7,7 @@
  *
  *   FLOWAI_CLIENT_ID=...  [FLOWAI_BASE_URL=https://sdk.flow.ai]  ./quickstart
  *
- * Against the local emulator (`cargo run --features cli -- emulator --port 8080`):
+ * Against the local emulator (`cargo run -- emulator --port 8080`):
  *   FLOWAI_CLIENT_ID=test FLOWAI_BASE_URL=http://127.0.0.1:8080 ./quickstart
  *
  * Optional: FLOWAI_STAY_MS, how long to stay connected after the reply (default 2000).

@@ -8,7 +8,7 @@
 //! FLOWAI_CLIENT_ID=… cargo run --example quickstart   # against Flow (FLOWAI_BASE_URL optional)
 //! ```
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::protocol::Hours;
 use flowai_socket::{Client, Config, Event, Message, Originator, Profile};
 use std::time::{Duration, Instant};

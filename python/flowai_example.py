@@ -7,7 +7,7 @@ acknowledgement and the bot's reply, and closes. Install the package first
 
     FLOWAI_CLIENT_ID=... [FLOWAI_BASE_URL=https://sdk.flow.ai] python3 python/flowai_example.py
 
-Against the local emulator (`cargo run --features cli -- emulator --port 8080`):
+Against the local emulator (`cargo run -- emulator --port 8080`):
 
     FLOWAI_CLIENT_ID=local FLOWAI_BASE_URL=http://127.0.0.1:8080 python3 python/flowai_example.py
 

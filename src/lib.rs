@@ -21,8 +21,8 @@
 //! ```
 //!
 //! Threads: each client runs one I/O thread (blocked in `poll(2)` when idle) and one
-//! keepalive thread (asleep between pings). The local emulator (feature `emulator`) is a real
-//! Flow-like server for tests and offline development.
+//! keepalive thread (asleep between pings). A Flow-like server for tests and offline
+//! development is the workspace's crate `flowai-emulator` (or `flowai emulator`, the CLI).
 #![deny(missing_docs)]
 
 mod client;
@@ -47,6 +47,3 @@ pub use error::{Error, Result};
 pub use protocol::{Attachment, Message, Metadata, Originator, Profile, Role, TraceId};
 pub use rest::{History, HistoryEntry, UploadResult};
 pub use secret::Secret;
-
-#[cfg(feature = "emulator")]
-pub mod emulator;

@@ -30,7 +30,7 @@ fn close_in_every_phase_is_prompt_and_joins_every_thread() {
         return;
     }
     matrix::record_client_panics();
-    common::watchdog(Duration::from_secs(120), || {
+    common::fail_after(Duration::from_secs(120), || {
         let started = Instant::now();
         let results: Vec<_> = matrix::cells()
             .into_iter()

@@ -9,6 +9,9 @@
 //! All cells of a test run at once, each with its own emulator and relay; each test prints its
 //! table (phase × fault → outcome and time) for docs/fault-matrix.md. `close()` during each
 //! phase is in `fault_close.rs` (it counts the process's threads, so it runs alone).
+//!
+//! A test binary of its own: the TLS relays' test CA is trusted through `SSL_CERT_FILE`, which
+//! it sets for the whole process (`common/matrix.rs`), so no other TLS test may share it.
 
 mod common;
 
@@ -31,7 +34,7 @@ fn run_matrix(title: &'static str, cell: fn(Phase, Fault) -> Outcome) {
         return;
     }
     matrix::record_client_panics();
-    common::watchdog(Duration::from_secs(90), move || {
+    common::fail_after(Duration::from_secs(90), move || {
         let started = Instant::now();
         let results = matrix::run_parallel(cell);
         matrix::report(title, started, &results);

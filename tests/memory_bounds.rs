@@ -11,10 +11,13 @@
 //!
 //! `FLOWAI_FLOOD_FRAMES` and `FLOWAI_SEND_ONLY_MESSAGES` change the sizes (the figures in the
 //! docs come from `FLOWAI_SEND_ONLY_MESSAGES=1000000` on a release build).
+//!
+//! A test binary of its own: the child is this binary run again for one test, so its RSS is
+//! that of a small program and nothing else's; the parent runs only the emulators.
 
 mod common;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event, Message};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -106,7 +109,7 @@ fn big_frame(n: usize) -> String {
 
 #[test]
 fn a_flood_of_1_mib_frames_stays_within_the_byte_budget() {
-    common::watchdog(Duration::from_secs(240), || {
+    common::fail_after(Duration::from_secs(240), || {
         let frames = env_or("FLOWAI_FLOOD_FRAMES", 60);
         let emulator = Emulator::start(EmulatorConfig::default().reply(false)).unwrap();
         let mut child = child("child_takes_no_events_during_a_flood", &emulator);
@@ -185,7 +188,7 @@ fn child_takes_no_events_during_a_flood() {
 
 #[test]
 fn a_send_only_program_keeps_flat_memory() {
-    common::watchdog(Duration::from_secs(240), || {
+    common::fail_after(Duration::from_secs(240), || {
         let emulator = common::emulator();
         let mut child = child("child_sends_only", &emulator);
         let mut out = BufReader::new(child.stdout.take().unwrap());

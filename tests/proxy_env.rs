@@ -8,7 +8,7 @@
 mod common;
 
 use common::proxy::ConnectProxy;
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Backoff, Client, Config, Error, Message};
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ fn round_trip(cfg: Config) -> Result<(), Error> {
 
 #[test]
 fn proxy_environment_variables() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         let emulator = Emulator::start(EmulatorConfig::default().url_host("flow.test")).unwrap();
         let port = emulator.base_url().rsplit(':').next().unwrap().to_string();
         let named = format!("http://flow.test:{port}");

@@ -4,9 +4,9 @@
 //! with every thread the client started joined. A REST call in flight is interrupted too.
 //!
 //! One test, its scenarios one after the other: the thread check counts this process's
-//! `flowai-*` threads, so no other client may run meanwhile. A `flowai-dns` helper may
-//! outlive a client (a lookup cannot be interrupted; it holds nothing of the client, see
-//! the transport docs), so it is not counted.
+//! `flowai-*` threads, so no other client may run meanwhile (hence a test binary of its own).
+//! A `flowai-dns` helper may outlive a client (a lookup cannot be interrupted; it holds
+//! nothing of the client, see the transport docs), so it is not counted.
 
 mod common;
 
@@ -101,7 +101,7 @@ fn pointing_at(endpoint: String) -> Front {
 
 #[test]
 fn close_interrupts_every_phase_of_a_reconnect_and_joins_every_thread() {
-    common::watchdog(Duration::from_secs(60), || {
+    common::fail_after(Duration::from_secs(60), || {
         // DNS: the endpoint's host name takes 10 s to resolve.
         flowai_socket::test_hooks::slow_dns("slow-dns.localhost", Duration::from_secs(10));
         let f = pointing_at("ws://slow-dns.localhost:9/ws".into());

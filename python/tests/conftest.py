@@ -1,7 +1,7 @@
 """Fixtures: the server (a running emulator named by FLOWAI_BASE_URL), clients that close
 themselves, and the environment for child interpreters.
 
-The suite tests the package as installed (``tests/python_package.rs`` installs the wheel in
+The suite tests the package as installed (``tests/python/main.rs`` installs the wheel in
 a fresh venv and runs it there); from a checkout, ``pip install -e ./python`` or
 ``PYTHONPATH=python/src`` with a built library works too. Every wait is bounded.
 """
@@ -27,7 +27,7 @@ def server() -> str:
     url = os.environ.get("FLOWAI_BASE_URL")
     if not url:
         reason = (
-            "FLOWAI_BASE_URL is not set: start an emulator (cargo run --features cli -- "
+            "FLOWAI_BASE_URL is not set: start an emulator (cargo run -- "
             "emulator --port 8080) and point FLOWAI_BASE_URL at it"
         )
         if on_ci():

@@ -11,9 +11,6 @@ mod reconnect;
 mod shared;
 mod waker;
 
-#[cfg(feature = "emulator")]
-pub(crate) use waker::Waker;
-
 pub use dispatch::Dispatcher;
 pub use event::Event;
 pub(crate) use event::EventKind;

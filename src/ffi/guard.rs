@@ -3,7 +3,7 @@
 //! Every `extern "C"` body is `guard(|| { … })`: the closure returns `Ok(value)` or a
 //! [`Failure`]; a failure or a panic is recorded for `flowai_last_error()` and turned into the
 //! function's failure value (a `flowai_result` code, NULL, 0). Nothing unwinds into C.
-//! `tests/ffi_guard.rs` fails when an exported function does not start with it.
+//! `tests/c/ffi_guard.rs` fails when an exported function does not start with it.
 
 use super::result::{flowai_result, Failure};
 use crate::error::catch_panic;

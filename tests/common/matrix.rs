@@ -4,7 +4,7 @@
 
 use super::pki::{Leaf, Pem, TestCa};
 use super::relay::{Fault, Phase, Relay};
-use flowai_socket::emulator::Emulator;
+use flowai_emulator::Emulator;
 use flowai_socket::{Backoff, Client, Config, Error, Message, TraceId};
 use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};

@@ -1,7 +1,11 @@
-//! Helpers shared by the integration tests: a watchdog so a hang fails instead of blocking CI,
-//! an emulator per test, a config pointing at it, and event waiting.
+//! Helpers shared by the integration tests: a time limit so a hang fails instead of blocking
+//! CI, an emulator per test, a config pointing at it, and event waiting.
+//!
+//! `limit.rs` and `pki.rs` use neither the client nor the emulator, so the emulator's own tests
+//! (`emulator/tests/`) include them too; the CLI's tests include this whole module.
 #![allow(dead_code)]
 
+pub mod limit;
 pub mod matrix;
 pub mod pki;
 pub mod proxy;
@@ -9,32 +13,12 @@ pub mod relay;
 pub mod scripted;
 pub mod servers;
 
-use flowai_socket::emulator::{Emulator, EmulatorConfig};
+use flowai_emulator::{Emulator, EmulatorConfig};
 use flowai_socket::{Client, Config, Event};
 use std::time::{Duration, Instant};
 
-/// Runs `body` on its own thread and panics if it has not finished within `limit`.
-pub fn watchdog<T: Send + 'static>(
-    limit: Duration,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let out = body();
-        let _ = tx.send(());
-        out
-    });
-    match rx.recv_timeout(limit) {
-        Ok(()) => handle.join().expect("test body panicked"),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: test still running after {limit:?}")
-        }
-    }
-}
+#[allow(unused_imports)] // a few test binaries have no use for it
+pub use limit::fail_after;
 
 /// An emulator with default settings on a free port.
 pub fn emulator() -> Emulator {
@@ -86,58 +70,6 @@ pub fn sent_speeches(emulator: &Emulator, thread_id: &str) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-/// A self-signed certificate and PKCS#8 key for `localhost`, made with the `openssl` command.
-/// Returns `None` (after saying so) when `openssl` is missing, except under CI where that fails.
-pub fn localhost_certificate() -> Option<(String, String)> {
-    if !pki::have_openssl() {
-        return None;
-    }
-    let pem = pki::self_signed(
-        "/CN=localhost",
-        &["subjectAltName=DNS:localhost,IP:127.0.0.1"],
-    );
-    Some((pem.cert, pem.key))
-}
-
-/// The `flowai` command-line binary (feature `cli`), built once per test process.
-///
-/// Under `cargo test --features cli` cargo has built it; under plain `cargo test` it is built
-/// here with `cargo build --features cli --bin flowai` (same target directory) and found from
-/// cargo's JSON messages. `CARGO_BIN_EXE_flowai` is set even when the bin was not built
-/// (its required feature is off), so it is trusted only with the feature on.
-pub fn flowai_binary() -> &'static std::path::Path {
-    use std::path::PathBuf;
-    use std::process::{Command, Stdio};
-    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    EXE.get_or_init(|| {
-        if let (true, Some(path)) = (cfg!(feature = "cli"), option_env!("CARGO_BIN_EXE_flowai")) {
-            return path.into();
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-        let output = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--features",
-                "cli",
-                "--bin",
-                "flowai",
-                "--message-format=json",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cannot run cargo to build the flowai binary");
-        assert!(output.status.success(), "building flowai failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "flowai")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no flowai executable")
-    })
 }
 
 /// Sends `count` messages keeping at most `window` unacknowledged, waiting for each

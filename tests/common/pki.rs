@@ -216,3 +216,16 @@ impl TestCa {
         }
     }
 }
+
+/// A self-signed certificate and PKCS#8 key for `localhost`, made with the `openssl` command.
+/// Returns `None` (after saying so) when `openssl` is missing, except under CI where that fails.
+pub fn localhost_certificate() -> Option<(String, String)> {
+    if !have_openssl() {
+        return None;
+    }
+    let pem = self_signed(
+        "/CN=localhost",
+        &["subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    );
+    Some((pem.cert, pem.key))
+}

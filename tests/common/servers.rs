@@ -143,7 +143,7 @@ impl Front {
     /// A front for the emulator: `special` answers the requests it wants to (`Some`), the
     /// emulator answers the others.
     pub fn before(
-        emulator: &flowai_socket::emulator::Emulator,
+        emulator: &flowai_emulator::Emulator,
         special: impl Fn(usize, &str) -> Option<Answer> + Send + Sync + 'static,
     ) -> Front {
         let addr = emulator
