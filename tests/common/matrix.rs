@@ -38,8 +38,11 @@ pub fn pki() -> Option<&'static (TestCa, Pem)> {
     PKI.get_or_init(|| {
         let ca = TestCa::new("Flowai Fault Matrix CA")?;
         let leaf = ca.leaf(Leaf::Valid);
-        let roots =
-            std::env::temp_dir().join(format!("flowai-matrix-ca-{}.pem", std::process::id()));
+        // Under target/tmp (cargo's scratch directory for integration tests), not /tmp: the
+        // file must outlive every TLS handshake of the process, so nothing deletes it, and
+        // `cargo clean` is where such leftovers belong.
+        let roots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("flowai-matrix-ca-{}.pem", std::process::id()));
         std::fs::write(&roots, &ca.cert).expect("write the CA file");
         std::env::set_var("SSL_CERT_FILE", &roots);
         Some((ca, leaf))
