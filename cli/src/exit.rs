@@ -14,57 +14,60 @@
 use flowai_socket::Error;
 use std::process::ExitCode;
 
-/// A failure class, and the status `flowai` exits with for it.
+/// A failure class, which is the exit status (the table above says which failures each
+/// class holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
+pub struct Class(u8);
+
+impl Class {
     /// Anything that fits no other class.
-    Other = 1,
+    pub const OTHER: Class = Class(1);
     /// Bad command line.
-    Usage = 2,
+    pub const USAGE: Class = Class(2);
     /// A setting or argument the library refuses.
-    Config = 3,
+    pub const CONFIG: Class = Class(3);
     /// The server (or its certificate) refused for good.
-    Rejected = 4,
+    pub const REJECTED: Class = Class(4);
     /// The network or the server failed for now, or time ran out.
-    Network = 5,
+    pub const NETWORK: Class = Class(5);
     /// The server answered something that is not the protocol.
-    Protocol = 6,
+    pub const PROTOCOL: Class = Class(6);
 }
 
 impl Class {
     /// The class of a library error.
     fn of_library(error: &Error) -> Class {
         match error {
-            Error::Config(_) | Error::InvalidArgument(_) | Error::TooLarge(_) => Class::Config,
-            Error::Rejected { .. } | Error::Tls(_) => Class::Rejected,
+            Error::Config(_) | Error::InvalidArgument(_) | Error::TooLarge(_) => Class::CONFIG,
+            Error::Rejected { .. } | Error::Tls(_) => Class::REJECTED,
             Error::Unavailable { .. }
             | Error::Network(_)
             | Error::Timeout(_)
             | Error::OutboxFull(_)
             | Error::NotDelivered(_)
             | Error::ConnectionClosed(_)
-            | Error::AlreadyClosed => Class::Network,
-            Error::Protocol(_) => Class::Protocol,
+            | Error::AlreadyClosed => Class::NETWORK,
+            Error::Protocol(_) => Class::PROTOCOL,
             // Local files, and kinds a later library version adds.
-            _ => Class::Other,
+            _ => Class::OTHER,
         }
     }
 
     /// The class of any error a command returned: the library's by its kind, the CLI's own
-    /// [`Failed`] by the class it carries, anything else [`Class::Other`].
+    /// [`Failed`] by the class it carries, anything else [`Class::OTHER`].
     pub fn of(error: &(dyn std::error::Error + 'static)) -> Class {
         if let Some(e) = error.downcast_ref::<Error>() {
             Class::of_library(e)
         } else if let Some(f) = error.downcast_ref::<Failed>() {
             f.class
         } else {
-            Class::Other
+            Class::OTHER
         }
     }
 
     /// The process exit status.
     pub fn exit_code(self) -> ExitCode {
-        ExitCode::from(self as u8)
+        ExitCode::from(self.0)
     }
 }
 
@@ -79,7 +82,7 @@ impl Failed {
     /// A failure of the network class: time ran out, or the connection ended for good.
     pub fn network(message: impl Into<String>) -> Box<dyn std::error::Error> {
         Box::new(Failed {
-            class: Class::Network,
+            class: Class::NETWORK,
             message: message.into(),
         })
     }
@@ -114,9 +117,9 @@ mod tests {
             (Failed::network("no reply"), 5),
         ];
         for (error, status) in cases {
-            assert_eq!(Class::of(error.as_ref()) as u8, status, "{error}");
+            assert_eq!(Class::of(error.as_ref()).0, status, "{error}");
         }
         let other: Box<dyn std::error::Error> = "plain".into();
-        assert_eq!(Class::of(other.as_ref()), Class::Other);
+        assert_eq!(Class::of(other.as_ref()), Class::OTHER);
     }
 }

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version are not failures.
             let status = if e.use_stderr() {
-                Class::Usage.exit_code()
+                Class::USAGE.exit_code()
             } else {
                 ExitCode::SUCCESS
             };
