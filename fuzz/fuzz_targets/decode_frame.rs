@@ -1,12 +1,23 @@
-//! Fuzzes the inbound frame decoder: any text must decode to a frame or an error, never panic,
-//! and a decoded frame must turn into a client event that serializes back to JSON.
+//! Fuzzes the inbound frame decoders: any text must decode to a frame or an error, never panic,
+//! and a decoded frame must turn into a client event that serializes back to JSON. The I/O
+//! thread's fast path (`decode_control`, run on every frame as it arrives) must never panic
+//! either, and must agree with the full decoder on the acknowledgements it picks out.
 #![no_main]
 
-use flowai_socket::protocol::{decode, Inbound};
+use flowai_socket::protocol::{decode, decode_control, Inbound};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
+    if let Some(Inbound::Delivered { delivered, .. }) = decode_control(&text) {
+        match decode(&text) {
+            Ok(Inbound::Delivered { delivered: full, .. }) => {
+                assert_eq!(delivered.trace_id, full.trace_id);
+                assert_eq!(delivered.thread_id, full.thread_id);
+            }
+            other => panic!("decode_control saw an ack that decode did not: {other:?}"),
+        }
+    }
     match decode(&text) {
         Ok(Inbound::Reply { reply, .. }) => {
             let _ = reply.text();
