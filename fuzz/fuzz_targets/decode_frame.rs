@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Some(Inbound::Delivered { delivered, .. }) = decode_control(&text) {
         match decode(&text) {
-            Ok(Inbound::Delivered { delivered: full, .. }) => {
+            Ok(Inbound::Delivered {
+                delivered: full, ..
+            }) => {
                 assert_eq!(delivered.trace_id, full.trace_id);
                 assert_eq!(delivered.thread_id, full.thread_id);
             }
