@@ -13,16 +13,13 @@ mod common;
 
 use common::matrix::{self, deliver, error_name, Fixture, Outcome};
 use common::relay::{Fault, Phase};
+use common::servers;
 use flowai_socket::{Client, Message};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The most `close()` may take.
 const CLOSE_LIMIT: Duration = Duration::from_millis(50);
-/// How long a joined thread may take to leave `/proc` after `close()` returned (the kernel
-/// reaps it a moment after `pthread_join` sees it finish); a thread still running its
-/// handshake stays far longer.
-const REAP_GRACE: Duration = Duration::from_millis(200);
 
 #[test]
 fn close_in_every_phase_is_prompt_and_joins_every_thread() {
@@ -99,12 +96,8 @@ fn close_cell(phase: Phase, fault: Fault) -> Outcome {
     if let Ok(Err(e)) = closing.join() {
         return Outcome::fail(format!("close() failed: {}", error_name(&e)));
     }
-    let reaped = Instant::now();
-    let mut left = new_threads(&before);
-    while !left.is_empty() && reaped.elapsed() < REAP_GRACE {
-        std::thread::sleep(Duration::from_millis(1));
-        left = new_threads(&before);
-    }
+    servers::reaped(|| new_threads(&before).is_empty());
+    let left = new_threads(&before);
     let ms = format!("{:.1} ms", took.as_secs_f64() * 1e3);
     if !left.is_empty() {
         let names: Vec<_> = left.values().cloned().collect();

@@ -17,9 +17,6 @@ use std::time::{Duration, Instant};
 
 const CLOSE_LIMIT: Duration = Duration::from_millis(50);
 
-/// How long a joined thread may still be listed in /proc after `close()` returned.
-const REAP_GRACE: Duration = Duration::from_millis(200);
-
 fn client_threads() -> Vec<String> {
     servers::flowai_threads()
         .into_iter()
@@ -53,14 +50,8 @@ fn close_during(what: &str, cfg: Config, reached: impl FnOnce()) {
     client.close().unwrap();
     let took = started.elapsed();
     assert!(took <= CLOSE_LIMIT, "{what}: close took {took:?}");
-    // `close()` has joined the threads, but the kernel lists a joined thread in /proc/self/task
-    // for a moment after the join returns (its tid is cleared early in its exit; seen under
-    // load): allow that moment, as tests/fault_close.rs does. A thread that was not joined
-    // is still inside the attempt, whose deadline is 10 s away.
-    let reaped = Instant::now();
-    while !client_threads().is_empty() && reaped.elapsed() < REAP_GRACE {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // A thread that was not joined is still inside the attempt, whose deadline is 10 s away.
+    servers::reaped(|| client_threads().is_empty());
     assert_eq!(
         client_threads(),
         Vec::<String>::new(),

@@ -249,6 +249,24 @@ pub fn tls_server(
     })
 }
 
+/// How long a thread that `close()` has joined may still be listed in /proc/self/task: the
+/// kernel clears the thread id (which ends `pthread_join`) a moment before it unlists the
+/// task, and under load that moment is visible. A thread that was not joined stays far longer.
+pub const REAP_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits up to [`REAP_GRACE`] for `gone` (e.g. "no client thread is listed") to hold; true
+/// when it did.
+pub fn reaped(gone: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while !gone() {
+        if start.elapsed() >= REAP_GRACE {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    true
+}
+
 /// Names of this process's threads that start with `flowai-` (from /proc/self/task).
 pub fn flowai_threads() -> Vec<String> {
     let mut names = Vec::new();
